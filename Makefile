@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make demo   installs the package and runs the offline demo (scripted server on loopback)
+#   make test   installs what the tests need (Python extras, redis-server) and runs the suite
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+.PHONY: demo test install install-dev system-deps lint typecheck bench
+
+install:
+	$(PIP) install -q -e .
+
+install-dev:
+	$(PIP) install -q -e '.[all,dev]'
+
+# The tests start their own redis-server on a loopback port; they need the binary.
+system-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; fi; }
+
+demo: install
+	$(PYTHON) -m openresponses demo
+
+test: system-deps install-dev
+	$(PYTHON) -m pytest
+
+lint:
+	ruff check src tests benchmarks examples
+	ruff format --check src tests benchmarks examples
+
+typecheck:
+	mypy
+
+bench: install-dev
+	$(PYTHON) benchmarks/stream_decode.py

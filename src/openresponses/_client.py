@@ -1,0 +1,336 @@
+"""``AsyncClient``: configuration, request building, and the middleware pipeline.
+
+The client is thin on purpose: it validates the call into a typed ``Request``, runs it through
+``compose(middleware, AttemptBoundary(transport))`` and shapes the reply for the caller. Retry,
+failover, tracing and caching are middleware, never welded in here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
+
+from pydantic import ValidationError
+
+from ._errors import ProtocolError, RequestValidationError
+from ._pipeline import AttemptBoundary, CallContext, CallOptions, Handler, Middleware, Reply, Request, compose
+from ._streaming import AsyncResponseStream, EventStream, _stamp
+from .types import CompactResponse, CompactResponseBody, CreateResponseBody, Response
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._pipeline import Transport
+
+__all__ = ["AsyncClient", "AsyncResponses", "CompactParams", "CreateParams"]
+
+ENV_BASE_URL = "OPENRESPONSES_BASE_URL"
+ENV_API_KEY = "OPENRESPONSES_API_KEY"
+
+
+class CreateParams(TypedDict, total=False):
+    """Body fields of ``POST /responses`` (every one optional; see ``CreateResponseBody``)."""
+
+    model: str | None
+    input: str | Sequence[Any] | None
+    instructions: str | None
+    previous_response_id: str | None
+    include: Sequence[str] | None
+    tools: Sequence[Any] | None
+    tool_choice: Any
+    metadata: Mapping[str, str] | None
+    text: Any
+    temperature: float | None
+    top_p: float | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    parallel_tool_calls: bool | None
+    stream_options: Any
+    background: bool | None
+    max_output_tokens: int | None
+    max_tool_calls: int | None
+    reasoning: Any
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    truncation: str | None
+    store: bool | None
+    service_tier: str | None
+    top_logprobs: int | None
+
+
+class CompactParams(TypedDict, total=False):
+    """Body fields of ``POST /responses/compact``."""
+
+    input: str | Sequence[Any] | None
+    previous_response_id: str | None
+    instructions: str | None
+    prompt_cache_key: str | None
+
+
+def _validate(model: type[Any], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError.from_validation_error(model.__name__, exc) from None
+
+
+class AsyncResponses:
+    """``client.responses``: create, stream and compact responses."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[False] = False,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        idempotency_key: str | None = None,
+        **params: Unpack[CreateParams],
+    ) -> Response: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[True],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        idempotency_key: str | None = None,
+        **params: Unpack[CreateParams],
+    ) -> AsyncResponseStream: ...
+
+    async def create(
+        self,
+        *,
+        stream: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        idempotency_key: str | None = None,
+        **params: Unpack[CreateParams],
+    ) -> Response | AsyncResponseStream:
+        """Create a response. With ``stream=True``, an async iterator of typed events.
+
+        ``extra_body`` adds provider-specific body fields, ``extra_headers`` per-call headers,
+        ``timeout`` overrides the client's timeout for this call.
+        """
+        request = self._client.build_request(
+            params, stream=stream, extra_headers=extra_headers, extra_body=extra_body,
+            timeout=timeout, idempotency_key=idempotency_key,
+        )
+        reply = await self._client.send(request)
+        if stream:
+            return AsyncResponseStream(_as_stream(reply))
+        return _as_response(reply, request.context.provider)
+
+    def stream(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        idempotency_key: str | None = None,
+        **params: Unpack[CreateParams],
+    ) -> AsyncStreamManager:
+        """Stream a response: ``async with client.responses.stream(...) as stream: ...``.
+
+        The stream yields typed events and accumulates the final response
+        (``await stream.get_final_response()``); leaving the block releases the connection.
+        """
+        request = self._client.build_request(
+            params, stream=True, extra_headers=extra_headers, extra_body=extra_body,
+            timeout=timeout, idempotency_key=idempotency_key,
+        )
+        return AsyncStreamManager(self._client, request)
+
+    async def compact(
+        self,
+        *,
+        model: str,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        **params: Unpack[CompactParams],
+    ) -> CompactResponse:
+        """``POST /responses/compact``: a compacted input window to start a new chain from."""
+        data: dict[str, Any] = {"model": model, **params, **(extra_body or {})}
+        body = _validate(CompactResponseBody, data)
+        request = Request(
+            body=body,
+            operation="compact",
+            stream=False,
+            headers=dict(extra_headers or {}),
+            options=CallOptions(timeout=timeout),
+            context=CallContext(),
+        )
+        reply = await self._client.send(request)
+        if not isinstance(reply, CompactResponse):
+            raise ProtocolError(f"Expected a compaction result, got {type(reply).__name__}.")
+        return reply
+
+
+class AsyncStreamManager:
+    """Async context manager returned by ``responses.stream()``; sends on enter, closes on exit."""
+
+    __slots__ = ("_client", "_request", "_stream")
+
+    def __init__(self, client: AsyncClient, request: Request) -> None:
+        self._client = client
+        self._request = request
+        self._stream: AsyncResponseStream | None = None
+
+    async def __aenter__(self) -> AsyncResponseStream:
+        reply = await self._client.send(self._request)
+        self._stream = AsyncResponseStream(_as_stream(reply))
+        return self._stream
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+def _as_stream(reply: Reply) -> EventStream:
+    if isinstance(reply, EventStream):
+        return reply
+    if isinstance(reply, Response):
+        # A middleware answered a stream request with a whole response (e.g. a cache hit):
+        # replay it as the spec's event sequence so the caller's loop works unchanged.
+        from ._emit import replay
+
+        return EventStream(_once(replay(reply)), provider=reply.provider)
+    raise ProtocolError(f"Expected an event stream, got {type(reply).__name__}.")
+
+
+async def _once(events: list[Any]) -> Any:
+    yield events
+
+
+def _as_response(reply: Reply, provider: str | None) -> Response:
+    if isinstance(reply, Response):
+        if reply.provider is None:
+            _stamp(reply, provider)
+        return reply
+    raise ProtocolError(f"Expected a response, got {type(reply).__name__}.")
+
+
+class AsyncClient:
+    """Async client for any Open Responses server.
+
+    ``base_url`` includes the version prefix (``http://localhost:8001/v1``); it and ``api_key``
+    default to ``OPENRESPONSES_BASE_URL`` / ``OPENRESPONSES_API_KEY``. ``middleware`` runs
+    outermost first and ends in ``transport`` (by default HTTP to ``base_url``)::
+
+        client = AsyncClient(base_url="http://localhost:8001/v1", middleware=[Retry()])
+        response = await client.responses.create(model="m", input="Hello")
+        print(response.output_text)
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        middleware: Iterable[Middleware] = (),
+        transport: Transport | None = None,
+        provider: str = "default",
+    ) -> None:
+        self._middleware: tuple[Middleware, ...] = tuple(middleware)
+        for index, layer in enumerate(self._middleware[:-1]):
+            if getattr(layer, "is_terminal", False):
+                raise ValueError(
+                    f"{type(layer).__name__} ends the chain and must be the last middleware "
+                    f"(found at position {index} of {len(self._middleware)})."
+                )
+        self.base_url = base_url or os.environ.get(ENV_BASE_URL)
+        terminal = bool(self._middleware) and getattr(self._middleware[-1], "is_terminal", False)
+        self._transport: Transport | None = transport
+        if transport is None and not terminal:
+            if not self.base_url:
+                raise ValueError(
+                    f"base_url is required: pass base_url=... or set {ENV_BASE_URL} "
+                    "(or end the middleware with Failover, or pass transport=...)."
+                )
+            from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
+
+            self._transport = HTTPTransport(
+                self.base_url,
+                api_key=api_key if api_key is not None else os.environ.get(ENV_API_KEY),
+                provider=provider,
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                headers=default_headers,
+                http_client=http_client,
+            )
+        endpoint: Handler = AttemptBoundary(self._transport) if self._transport is not None else _no_endpoint
+        self._handler = compose(self._middleware, endpoint)
+        self.responses = AsyncResponses(self)
+
+    @property
+    def handler(self) -> Handler:
+        """The composed pipeline (middleware then transport); callable with a ``Request``."""
+        return self._handler
+
+    @property
+    def middleware(self) -> tuple[Middleware, ...]:
+        """The middleware, outermost first."""
+        return self._middleware
+
+    def build_request(
+        self,
+        params: Mapping[str, Any],
+        *,
+        stream: bool,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Request:
+        """Validate call parameters into a typed ``Request`` (raises ``RequestValidationError``)."""
+        data: dict[str, Any] = dict(params)
+        if extra_body:
+            data.update(extra_body)
+        if stream:
+            data["stream"] = True
+        body = _validate(CreateResponseBody, data)
+        return Request(
+            body=body,
+            operation="create",
+            stream=stream,
+            headers=dict(extra_headers or {}),
+            options=CallOptions(timeout=timeout, idempotency_key=idempotency_key),
+            context=CallContext(),
+        )
+
+    async def send(self, request: Request) -> Reply:
+        """Run a request through the middleware and transport."""
+        return await self._handler(request)
+
+    async def aclose(self) -> None:
+        """Close the transport and any middleware that holds resources."""
+        for layer in self._middleware:
+            close = getattr(layer, "aclose", None)
+            if close is not None:
+                await close()
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r}, middleware={list(self._middleware)!r})"
+
+
+async def _no_endpoint(request: Request, /) -> Reply:  # pragma: no cover - guarded in __init__
+    raise RuntimeError("no transport configured")

@@ -1,0 +1,61 @@
+"""Typed events from decoded SSE payloads, shared by every transport that reads a stream."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import TypeAdapter, ValidationError
+
+from ._errors import ProtocolError
+from ._sse import ServerSentEvent
+from .types import StreamEvent, parse_event
+
+__all__ = ["decode_events", "first_error", "parse_event_batch"]
+
+_BATCH: TypeAdapter[list[StreamEvent]] = TypeAdapter(list[StreamEvent])
+
+
+def first_error(exc: ValidationError) -> str:
+    """The first validation error as ``loc: message``."""
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"])
+    return f"{loc}: {err['msg']}" if loc else err["msg"]
+
+
+def parse_event_batch(payloads: Sequence[bytes]) -> list[StreamEvent]:
+    """Parse several JSON payloads in one pydantic-core call (one per network chunk).
+
+    Raises ``ValidationError`` when any payload is invalid or of an unknown type; the caller
+    then parses one by one, which also handles unknown (extension) events.
+    """
+    if len(payloads) == 1:
+        return [parse_event(payloads[0])]
+    return _BATCH.validate_json(b"[" + b",".join(payloads) + b"]")
+
+
+def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
+    """Parse decoded SSE events into typed events, checking ``event:`` against ``type``.
+
+    Skips ``[DONE]``. Raises ``ProtocolError`` naming the problem and the offending bytes.
+    """
+    payloads = [sse for sse in raw if sse.data != b"[DONE]"]
+    if not payloads:
+        return []
+    try:
+        events = parse_event_batch([sse.data for sse in payloads])
+    except ValidationError:
+        events = []
+        for sse in payloads:  # find the culprit
+            try:
+                events.append(parse_event(sse.data))
+            except ValidationError as exc:
+                raise ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data) from exc
+    for sse, event in zip(payloads, events, strict=True):
+        if sse.event is not None and sse.event != event.type:
+            raise ProtocolError(
+                f"The SSE event name {sse.event!r} contradicts the payload type {event.type!r}.",
+                data=sse.data,
+            )
+    return events
+
+

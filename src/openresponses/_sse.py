@@ -1,0 +1,124 @@
+"""Sans-I/O Server-Sent Events: an incremental decoder and an encoder, over bytes.
+
+The decoder follows the WHATWG event-stream rules: events split across chunks at any byte,
+CRLF / CR / LF line ends (a CR at the end of one chunk and an LF at the start of the next are one
+line end), multi-line ``data:``, comment lines, the ``event:`` and ``id:`` fields, an optional
+space after the colon, a leading BOM. It is shared by the client, transports and proxies.
+
+It is on the hot path, so the common shape (LF-only, ``event:`` + one ``data:`` line) takes a
+short route: one ``split`` per chunk and a prefix check per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SSEDecoder", "ServerSentEvent", "encode_event"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event: its ``event`` name (``None`` when absent), ``data`` and ``id``."""
+
+    data: bytes
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Feed bytes in any chunking; get complete events out.
+
+    >>> d = SSEDecoder()
+    >>> d.feed(b"event: x\\ndata: {}\\n")
+    []
+    >>> d.feed(b"\\n")
+    [ServerSentEvent(data=b'{}', event='x', id=None, retry=None)]
+    """
+
+    __slots__ = ("_buf", "_cr_pending", "_started", "last_event_id")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._cr_pending = False
+        self._started = False
+        #: The last ``id:`` seen (WHATWG: persists across events).
+        self.last_event_id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Add a chunk; return the events it completed (possibly none)."""
+        if not chunk:
+            return []
+        if not self._started:
+            self._started = True
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        if self._cr_pending:
+            self._cr_pending = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]  # the LF of a CRLF split across chunks
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                self._cr_pending = True
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\n\n" not in buf:
+            self._buf = buf
+            return []
+        blocks = buf.split(b"\n\n")
+        self._buf = blocks.pop()
+        events: list[ServerSentEvent] = []
+        for block in blocks:
+            event = self._parse_block(block)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of stream. WHATWG drops an event not terminated by a blank line; so do we."""
+        self._buf = b""
+        return []
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes received that do not yet form a complete event."""
+        return self._buf
+
+    def _parse_block(self, block: bytes) -> ServerSentEvent | None:
+        data: list[bytes] = []
+        event: str | None = None
+        retry: int | None = None
+        for line in block.split(b"\n"):
+            if not line or line[0] == 0x3A:  # blank (leading newlines) or ":" comment
+                continue
+            name, sep, value = line.partition(b":")
+            if sep and value[:1] == b" ":
+                value = value[1:]
+            if name == b"data":
+                data.append(value)
+            elif name == b"event":
+                event = value.decode("utf-8", "replace")
+            elif name == b"id":
+                if b"\x00" not in value:
+                    self.last_event_id = value.decode("utf-8", "replace")
+            elif name == b"retry" and value.isdigit():
+                retry = int(value)
+        if not data:
+            return None  # WHATWG: an event with an empty data buffer is not dispatched
+        return ServerSentEvent(
+            data=data[0] if len(data) == 1 else b"\n".join(data),
+            event=event,
+            id=self.last_event_id,
+            retry=retry,
+        )
+
+
+def encode_event(data: bytes, event: str | None = None) -> bytes:
+    """Encode one event. Multi-line data becomes several ``data:`` lines."""
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    if b"\n" in data or b"\r" in data:
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
+    return head + b"data: " + data + b"\n\n"

@@ -1,0 +1,483 @@
+"""Event streams: the stream that flows through middleware, and the one users hold.
+
+:class:`EventStream` is an async iterator of typed events that owns its upstream connection.
+Middleware observe it with ``tap(on_event, on_end)`` (``on_end`` fires exactly once: at the
+terminal event, on error, or when the stream is closed or dropped early), pull ahead with
+``prime()`` (retry and failover commit only once a content event is buffered), bound it with
+``limit()`` (first-event, idle and total deadlines), or transform it by building a new
+``EventStream`` over their own async generator.
+
+The stream ends itself at the terminal event (``response.completed`` / ``incomplete`` /
+``failed``) and releases the connection without waiting for ``[DONE]``. An ``error`` event or
+``response.failed`` raises :class:`ResponseFailedError`; a stream that breaks after events were
+delivered raises :class:`StreamInterrupted`; one that ends without a terminal event raises
+:class:`ProtocolError`. Each carries the partial response.
+
+:class:`AsyncResponseStream` is what ``client.responses.stream()`` returns: the same events plus
+``get_final_response()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from ._accumulate import Accumulator
+from ._errors import (
+    APITimeoutError,
+    OpenResponsesError,
+    ProtocolError,
+    ResponseFailedError,
+    StreamError,
+    StreamInterrupted,
+)
+from .types import Response, StreamEvent
+
+__all__ = ["AsyncResponseStream", "EventStream", "OnEnd", "OnEvent", "StreamEnd"]
+
+logger = logging.getLogger("openresponses")
+
+_TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
+_LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """How a stream ended: passed once to every ``on_end`` tap.
+
+    ``error`` is the exception the consumer saw (``None`` on success or early close);
+    ``abandoned`` is true when the consumer closed or dropped the stream before its end;
+    ``response`` is the final response, or the partial one; ``events`` counts delivered events.
+    """
+
+    error: BaseException | None
+    abandoned: bool
+    response: Response | None
+    events: int
+
+
+OnEvent = Callable[[StreamEvent], None]
+OnEnd = Callable[[StreamEnd], None]
+Source = AsyncIterator[Sequence[StreamEvent]]
+
+
+class EventStream:
+    """An async iterator of typed events over a source of event batches.
+
+    ``source`` yields lists of events (one list per network chunk, so a sync bridge or a
+    transform can move many events per hop). Build one over your own async generator to
+    transform a stream; close what you wrap in ``finally``.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_acc",
+        "_buffer",
+        "_content_seen",
+        "_deadline",
+        "_ended",
+        "_exhausted",
+        "_first_event",
+        "_idle",
+        "_on_end",
+        "_on_event",
+        "_pending",
+        "_source",
+        "delivered",
+        "provider",
+    )
+
+    def __init__(self, source: Source, *, provider: str | None = None) -> None:
+        self._source = source
+        self._buffer: deque[StreamEvent] = deque()
+        self._acc = Accumulator()
+        self._on_event: list[OnEvent] = []
+        self._on_end: list[OnEnd] = []
+        self._pending: BaseException | None = None
+        self._exhausted = False
+        self._ended = False
+        self._content_seen = False
+        self._first_event: float | None = None
+        self._idle: float | None = None
+        self._deadline: float | None = None
+        #: Events handed to the consumer so far.
+        self.delivered = 0
+        #: Name of the provider serving this stream (set by transports and failover).
+        self.provider = provider
+
+    # -- middleware API -------------------------------------------------------------------------
+
+    def tap(self, on_event: OnEvent | None = None, on_end: OnEnd | None = None) -> EventStream:
+        """Observe events as they are delivered and the end, once. Returns this stream.
+
+        Callbacks run inline (keep them O(1) per event) and must not raise: errors are logged
+        and swallowed so telemetry never breaks the call.
+        """
+        if on_event is not None:
+            self._on_event.append(on_event)
+        if on_end is not None:
+            if self._ended:
+                self._call_end(on_end, StreamEnd(None, False, self.snapshot(), self.delivered))
+            else:
+                self._on_end.append(on_end)
+        return self
+
+    def limit(
+        self,
+        *,
+        first_event: float | None = None,
+        idle: float | None = None,
+        deadline: float | None = None,
+    ) -> EventStream:
+        """Bound the waits: until the first content event, between events, and overall.
+
+        ``first_event`` counts until the first event that is not ``response.created`` /
+        ``queued`` / ``in_progress`` (servers send those at once, then stall); ``idle`` is
+        the longest gap between two events; ``deadline`` an absolute ``time.monotonic()``.
+        A healthy stream that keeps sending is never cut by ``idle``. Returns this stream.
+        """
+        if first_event is not None:
+            self._first_event = first_event
+        if idle is not None:
+            self._idle = idle
+        if deadline is not None:
+            self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
+        return self
+
+    async def prime(self) -> None:
+        """Pull events until a content event (or the end) is buffered, raising any failure.
+
+        Used by retry and failover as their commit point: while priming, nothing has reached the
+        consumer, so a failure (including an ``error`` or ``response.failed`` event before any
+        content) raises here with ``events_delivered == 0`` and can still be retried invisibly.
+        """
+        if self._ended:
+            return
+        while not self._content_seen and not self._exhausted and self._pending is None:
+            await self._fill()
+        for index, event in enumerate(self._buffer):
+            if event.type not in _LIFECYCLE:
+                if event.type == "error" or event.type == "response.failed":
+                    del self._buffer[index]
+                    self._fail(event)
+                return
+        if self._pending is not None or self._exhausted:
+            self._raise_end()
+
+    def snapshot(self) -> Response | None:
+        """The response so far: the final one after a terminal event, else a partial one."""
+        return self._acc.snapshot()
+
+    @property
+    def accumulator(self) -> Accumulator:
+        """The accumulator fed with every event received."""
+        return self._acc
+
+    @property
+    def ended(self) -> bool:
+        """Whether the stream has ended (terminal event, error or close)."""
+        return self._ended
+
+    # -- iteration ------------------------------------------------------------------------------
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        while not self._buffer:
+            if self._ended:
+                if self._pending is not None:  # a failure met while batching (next_batch)
+                    pending, self._pending = self._pending, None
+                    raise pending
+                raise StopAsyncIteration
+            if self._pending is not None or self._exhausted:
+                self._raise_end()
+            await self._fill()
+        event = self._buffer.popleft()
+        return self._deliver(event)
+
+    async def next_batch(self) -> list[StreamEvent]:
+        """Deliver every event already received (waiting for at least one); ``[]`` at the end.
+
+        For bridges that move events in batches (the sync client): one hop, many events.
+        """
+        try:
+            first = await self.__anext__()
+        except StopAsyncIteration:
+            return []
+        batch = [first]
+        try:
+            while self._buffer and not self._ended:
+                batch.append(self._deliver(self._buffer.popleft()))
+        except Exception as exc:
+            # Deliver what we have; the error surfaces on the next call.
+            self._pending = exc
+        return batch
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection. Idempotent; ends taps as abandoned."""
+        if not self._ended:
+            self._finish(None, abandoned=True)
+        await self._close_source()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # A dropped stream still ends its spans; the source generator is finalised by asyncio.
+        if not self._ended:
+            try:
+                self._finish(None, abandoned=True)
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "open"
+        return f"<EventStream provider={self.provider!r} {state} delivered={self.delivered}>"
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _buffer_has_content(self) -> bool:
+        return any(event.type not in _LIFECYCLE for event in self._buffer)
+
+    def _deliver(self, event: StreamEvent) -> StreamEvent:
+        etype = event.type
+        if etype == "error" or etype == "response.failed":
+            self._fail(event)
+        self.delivered += 1
+        for callback in self._on_event:
+            try:
+                callback(event)
+            except Exception:
+                logger.exception("stream tap %r failed", callback)
+        if etype in _TERMINAL:
+            self._finish(None, abandoned=False)
+        return event
+
+    def _fail(self, event: StreamEvent) -> None:
+        """Deliver the failure events to taps, then raise ``ResponseFailedError``."""
+        events = [event]
+        if event.type == "error" and self._buffer and self._buffer[0].type == "response.failed":
+            events.append(self._buffer.popleft())
+        for failed in events:
+            for callback in self._on_event:
+                try:
+                    callback(failed)
+                except Exception:
+                    logger.exception("stream tap %r failed", callback)
+        error_event = events[0]
+        payload = getattr(error_event, "error", None) if error_event.type == "error" else None
+        response = self.snapshot()
+        if payload is None and response is not None and response.error is not None:
+            message = f"{response.error.code}: {response.error.message}"
+        elif payload is not None:
+            message = f"{payload.type}: {payload.message}" + (f" (code {payload.code})" if payload.code else "")
+        else:
+            message = "the response failed"
+        exc = ResponseFailedError(
+            f"Stream failed: {message}",
+            event=error_event,
+            error=payload,
+            response=response,
+            events_delivered=self.delivered,
+        )
+        exc.provider = self.provider
+        self._finish(exc, abandoned=False)
+        self._pending = None
+        raise exc
+
+    async def _fill(self) -> None:
+        """Receive one batch from the source into the buffer, or record why there is none."""
+        try:
+            batch = await self._next_source_batch()
+        except StopAsyncIteration:
+            self._exhausted = True
+            return
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except BaseException as exc:
+            self._pending = exc
+            self._exhausted = True
+            return
+        acc = self._acc
+        buffer = self._buffer
+        for event in batch:
+            acc.feed(event)
+            buffer.append(event)
+            etype = event.type
+            if not self._content_seen and etype not in _LIFECYCLE:
+                self._content_seen = True
+            if etype in _TERMINAL:
+                self._exhausted = True
+                await self._close_source()  # release the connection now, not at [DONE]
+                return
+
+    async def _next_source_batch(self) -> Sequence[StreamEvent]:
+        waits: list[tuple[float, str, float]] = []
+        now = time.monotonic()
+        if self._first_event is not None and not self._content_seen:
+            waits.append((now + self._first_event, "first_event", self._first_event))
+        if self._idle is not None:
+            waits.append((now + self._idle, "idle", self._idle))
+        if self._deadline is not None:
+            waits.append((self._deadline, "total", -1.0))
+        if not waits:
+            return await self._source.__anext__()
+        when, which, limit = min(waits)
+        try:
+            async with asyncio.timeout_at(asyncio.get_running_loop().time() + (when - now)):
+                return await self._source.__anext__()
+        except TimeoutError as exc:
+            if isinstance(exc, OpenResponsesError):
+                raise
+            await self._close_source()
+            raise APITimeoutError(
+                which,  # type: ignore[arg-type]
+                limit if limit >= 0 else None,
+                provider=self.provider,
+            ) from None
+
+    def _raise_end(self) -> None:
+        pending = self._pending
+        response = self.snapshot()
+        if pending is None:
+            exc: BaseException = ProtocolError(
+                "The stream ended without a terminal event (response.completed, response.failed "
+                "or response.incomplete).",
+                response=response,
+                events_delivered=self.delivered,
+            )
+        elif isinstance(pending, ProtocolError):
+            pending.response = pending.response or response
+            pending.events_delivered = self.delivered
+            exc = pending
+        elif isinstance(pending, StreamError):
+            exc = pending
+        elif self.delivered and isinstance(pending, Exception):
+            exc = StreamInterrupted(
+                f"The stream was interrupted after {self.delivered} events: {pending}",
+                response=response,
+                events_delivered=self.delivered,
+            )
+            exc.__cause__ = pending
+            exc.provider = getattr(pending, "provider", None) or self.provider
+        else:
+            exc = pending
+        self._pending = None
+        self._finish(exc, abandoned=False)
+        raise exc
+
+    def _finish(self, error: BaseException | None, *, abandoned: bool) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._buffer.clear()
+        if not self._on_end:
+            return
+        end = StreamEnd(error, abandoned, self.snapshot(), self.delivered)
+        for callback in self._on_end:
+            self._call_end(callback, end)
+        self._on_end.clear()
+
+    @staticmethod
+    def _call_end(callback: OnEnd, end: StreamEnd) -> None:
+        try:
+            callback(end)
+        except Exception:
+            logger.exception("stream end tap %r failed", callback)
+
+    async def _close_source(self) -> None:
+        close = getattr(self._source, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:
+                logger.debug("closing the stream source failed", exc_info=True)
+
+
+class AsyncResponseStream:
+    """What ``client.responses.stream()`` and ``create(stream=True)`` return.
+
+    Iterate it for typed events; ``get_final_response()`` reads to the end and returns the
+    assembled ``Response``. Use it as an async context manager so the connection is released
+    even if you stop early::
+
+        async with client.responses.stream(model="m", input="Hi") as stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    print(event.delta, end="")
+            final = await stream.get_final_response()
+    """
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: EventStream) -> None:
+        self._stream = stream
+
+    @property
+    def events(self) -> EventStream:
+        """The underlying middleware-level stream."""
+        return self._stream
+
+    @property
+    def provider(self) -> str | None:
+        """The provider serving this stream."""
+        return self._stream.provider
+
+    @property
+    def response(self) -> Response | None:
+        """The response so far (partial until the stream ends)."""
+        return self._stream.snapshot()
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._stream
+
+    async def __anext__(self) -> StreamEvent:
+        return await self._stream.__anext__()
+
+    async def until_done(self) -> AsyncResponseStream:
+        """Read the rest of the stream, discarding events."""
+        async for _ in self._stream:
+            pass
+        return self
+
+    async def get_final_response(self) -> Response:
+        """Read to the end; return the final ``Response`` (raises if the stream failed)."""
+        await self.until_done()
+        final = self._stream.accumulator.final
+        if final is None:  # pragma: no cover - the stream raises before this
+            raise ProtocolError("The stream ended without a final response.")
+        response = self._stream.snapshot()
+        assert response is not None
+        return _stamp(response, self._stream.provider)
+
+    async def close(self) -> None:
+        """Release the connection."""
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> AsyncResponseStream:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._stream.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncResponseStream {self._stream!r}>"
+
+
+def _stamp(response: Response, provider: str | None) -> Response:
+    """Record which provider served a response (``response.provider``)."""
+    if provider is not None:
+        response._provider = provider
+    return response

@@ -1,0 +1,249 @@
+"""The HTTP transport: the only place outside tests that imports httpx.
+
+Sends ``POST {base_url}/responses`` (or ``/responses/compact``), maps failures to the typed
+errors where they are born (status, ``Retry-After``, ``x-should-retry``), and decodes SSE bodies
+straight from bytes into typed events, every event of a network chunk in one pydantic-core call.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ProtocolError,
+    RateLimitError,
+    InternalServerError,
+    status_error_class,
+)
+from .._pipeline import Reply, Request, Target
+from .._sse import SSEDecoder
+from .._streaming import EventStream
+from .._version import __version__
+from .._decode import decode_events, first_error
+from ..types import CompactResponse, ErrorBody, Response, StreamEvent
+
+__all__ = ["DEFAULT_TIMEOUT", "HTTPTransport"]
+
+#: Connect quickly, but let a long stream run: ``read`` bounds the gap between two chunks.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0)
+_MAX_ERROR_BODY = 64 * 1024
+_MAX_RETRY_AFTER = 600.0
+
+
+class HTTPTransport:
+    """Talks Open Responses over HTTP to one upstream.
+
+    ``base_url`` includes the version prefix (``http://host:8001/v1``). The API key is kept out
+    of every repr, log and error message. Pass ``http_client`` to share a pool or add your own
+    httpx transport (e.g. ``httpx.MockTransport`` in unit tests); it is then yours to close.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        provider: str = "default",
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._target = Target(provider=provider, base_url=self._base_url)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._headers = {
+            "user-agent": f"openresponses-python/{__version__}",
+            **(dict(headers) if headers else {}),
+        }
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0),
+        )
+
+    @property
+    def target(self) -> Target:
+        """The provider name and base URL (no credentials)."""
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"HTTPTransport(provider={self._target.provider!r}, base_url={self._base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this transport created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __call__(self, request: Request, /) -> Reply:
+        http_request = self._build(request)
+        provider = self._target.provider
+        try:
+            response = await self._client.send(http_request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", provider=provider) from exc
+
+        if response.status_code >= 300:
+            raise await self._status_error(response)
+        content_type = response.headers.get("content-type", "")
+        if request.stream:
+            if not content_type.startswith("text/event-stream"):
+                body = await _read_capped(response)
+                raise ProtocolError(
+                    f"Expected a text/event-stream reply to a streaming request, got {content_type!r}.",
+                    data=body,
+                )
+            return EventStream(_sse_batches(response, provider), provider=provider)
+        body = await _read_capped(response, limit=None)
+        model: type[Response] | type[CompactResponse] = (
+            CompactResponse if request.operation == "compact" else Response
+        )
+        try:
+            parsed = model.model_validate_json(body)
+        except ValidationError as exc:
+            raise ProtocolError(f"Invalid {model.__name__} body: {first_error(exc)}", data=body) from exc
+        if isinstance(parsed, Response):
+            parsed._provider = provider
+        return parsed
+
+    def _build(self, request: Request) -> httpx.Request:
+        path = "/responses/compact" if request.operation == "compact" else "/responses"
+        headers = dict(self._headers)
+        headers["content-type"] = "application/json"
+        headers["accept"] = "text/event-stream" if request.stream else "application/json"
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        if request.options.idempotency_key:
+            headers["idempotency-key"] = request.options.idempotency_key
+        headers.update(request.headers)
+        content = request.body.model_dump_json(exclude_unset=True, by_alias=True)
+        timeout = request.options.timeout
+        if timeout is None:
+            timeout = self._timeout
+        elif not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout)
+        return self._client.build_request(
+            "POST",
+            self._base_url + path,
+            content=content.encode(),
+            headers=headers,
+            timeout=timeout,
+        )
+
+    async def _status_error(self, response: httpx.Response) -> APIStatusError:
+        body = await _read_capped(response)
+        status = response.status_code
+        parsed: Any = None
+        error = None
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body.decode("utf-8", "replace")
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+            try:
+                error = ErrorBody.model_validate(parsed).error
+            except ValidationError:
+                error = None
+        if error is not None:
+            detail = error.message
+            if error.code:
+                detail += f" (code {error.code})"
+        elif isinstance(parsed, str) and parsed:
+            detail = parsed[:300]
+        else:
+            detail = response.reason_phrase or "error"
+        cls = status_error_class(status)
+        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+        kwargs: dict[str, Any] = dict(
+            status_code=status,
+            request_id=response.headers.get("x-request-id"),
+            body=parsed,
+            error=error,
+            headers=headers,
+            provider=self._target.provider,
+        )
+        if cls in (RateLimitError, InternalServerError):
+            kwargs["retry_after"] = parse_retry_after(response.headers)
+        return cls(f"HTTP {status} from {self._target.provider!r}: {detail}", **kwargs)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date), capped."""
+    value: float | None = None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            value = float(ms) / 1000.0
+        except ValueError:
+            value = None
+    if value is None:
+        raw = headers.get("retry-after")
+        if raw is not None:
+            try:
+                value = float(raw)
+            except ValueError:
+                parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+                if parsed is not None:
+                    value = parsed.timestamp() - time.time()
+    if value is None or value != value or value < 0:  # NaN or negative
+        return None if value is None or value != value else 0.0
+    return min(value, _MAX_RETRY_AFTER)
+
+
+def _timeout_kind(exc: httpx.TimeoutException) -> Any:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "write"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "pool"
+    return "read"
+
+
+async def _read_capped(response: httpx.Response, limit: int | None = _MAX_ERROR_BODY) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except httpx.HTTPError:
+        pass  # a truncated error body still makes a useful error
+    finally:
+        await response.aclose()
+    return b"".join(chunks)
+
+
+async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator[list[StreamEvent]]:
+    decoder = SSEDecoder()
+    try:
+        async for chunk in response.aiter_bytes():
+            raw = decoder.feed(chunk)
+            if raw:
+                events = decode_events(raw)
+                if events:
+                    yield events
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
+    except httpx.HTTPError as exc:
+        raise APIConnectionError(
+            f"Connection lost while streaming: {type(exc).__name__}: {exc}", provider=provider
+        ) from exc
+    finally:
+        await response.aclose()
+    if decoder.pending.strip():
+        raise ProtocolError("The stream ended inside an event (no blank line after it).", data=decoder.pending)
