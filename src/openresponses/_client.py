@@ -273,6 +273,17 @@ class AsyncClient:
         self._handler = compose(self._middleware, endpoint)
         self.responses = AsyncResponses(self)
 
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], *, chain: str | None = None) -> AsyncClient:
+        """Build a client from a TOML file: providers, fallback chains, middleware options.
+
+        API keys are named by environment variable, never written inline. ``chain`` picks one
+        of the file's chains (default: the file's ``default_chain``). See docs/resilience.md.
+        """
+        from ._config import load_client_options
+
+        return cls(**load_client_options(path, chain=chain))
+
     @property
     def handler(self) -> Handler:
         """The composed pipeline (middleware then transport); callable with a ``Request``."""

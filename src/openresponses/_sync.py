@@ -289,6 +289,13 @@ class Client:
         self.responses = Responses(self)
 
     @classmethod
+    def from_config(cls, path: str | os.PathLike[str], *, chain: str | None = None) -> Client:
+        """Build a client from a TOML file (see ``AsyncClient.from_config``)."""
+        from ._config import load_client_options
+
+        return cls(**load_client_options(path, chain=chain))
+
+    @classmethod
     def _from_async(cls, aclient: AsyncClient) -> Client:
         self = cls.__new__(cls)
         self._factory = lambda: aclient

@@ -168,7 +168,11 @@ STRICT_REQUIRED = [
 ]
 
 # Required in the spec, defaulted here so models are easy to build; always present when parsed.
-DELIBERATELY_OPTIONAL = {"OutputTextContent": {"annotations"}}
+DELIBERATELY_OPTIONAL = {
+    "OutputTextContent": {"annotations"},
+    # Lenient so a provider's error message is never hidden behind a parse failure.
+    "ErrorPayload": {"code", "param"},
+}
 
 
 def _refs(node: Any) -> set[str]:

@@ -145,13 +145,17 @@ class CompactResponse(OpenResponsesModel):
 
 
 class ErrorPayload(OpenResponsesModel):
-    """The ``error`` of a streaming ``error`` event."""
+    """The ``error`` of a streaming ``error`` event.
+
+    The spec requires ``code`` and ``param`` (nullable); they default to ``None`` here so that a
+    provider omitting them still surfaces its real error message instead of a parse failure.
+    """
 
     type: str
     """Error category, e.g. ``server_error``, ``invalid_request``, ``too_many_requests``."""
-    code: str | None
+    code: str | None = None
     message: str
-    param: str | None
+    param: str | None = None
     """The request parameter the error relates to, if any."""
     headers: dict[str, str] | None = None
     """Response headers emitted with the error, if any."""
