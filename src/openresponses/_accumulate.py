@@ -178,7 +178,9 @@ class Accumulator:
             default = "reasoning_text" if item.type == "reasoning" else "output_text"
             update["content"] = self._parts(getattr(item, "content", None) or [], state.content, default)
         if state.summary and hasattr(item, "summary"):
-            update["summary"] = self._parts(getattr(item, "summary", None) or [], state.summary, "summary_text")
+            update["summary"] = self._parts(
+                getattr(item, "summary", None) or [], state.summary, "summary_text"
+            )
         return item.model_copy(update=update) if update else item
 
     @staticmethod

@@ -121,8 +121,12 @@ class AsyncResponses:
         ``timeout`` overrides the client's timeout for this call.
         """
         request = self._client.build_request(
-            params, stream=stream, extra_headers=extra_headers, extra_body=extra_body,
-            timeout=timeout, idempotency_key=idempotency_key,
+            params,
+            stream=stream,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
         )
         reply = await self._client.send(request)
         if stream:
@@ -144,8 +148,12 @@ class AsyncResponses:
         (``await stream.get_final_response()``); leaving the block releases the connection.
         """
         request = self._client.build_request(
-            params, stream=True, extra_headers=extra_headers, extra_body=extra_body,
-            timeout=timeout, idempotency_key=idempotency_key,
+            params,
+            stream=True,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
         )
         return AsyncStreamManager(self._client, request)
 

@@ -57,5 +57,3 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
                 data=sse.data,
             )
     return events
-
-

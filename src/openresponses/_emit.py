@@ -14,7 +14,7 @@ import itertools
 import os
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from ._accumulate import Accumulator
 from .types import (
@@ -29,6 +29,11 @@ from .types.events import EVENT_TYPES, FunctionCallArgumentsDeltaEvent, Reasonin
 __all__ = ["EventBuilder", "new_id", "replay", "response_skeleton"]
 
 _counter = itertools.count(1)
+
+
+def _event(data: dict[str, Any]) -> StreamEvent:
+    """Validate an event of a known (spec) type from a dict."""
+    return cast(StreamEvent, EVENT_TYPES[data["type"]].model_validate(data))
 
 
 def new_id(prefix: str) -> str:
@@ -49,7 +54,7 @@ def response_skeleton(
     tools = [
         {
             "type": "function",
-            "name": t.name,
+            "name": getattr(t, "name", None),
             "description": getattr(t, "description", None),
             "parameters": getattr(t, "parameters", None),
             "strict": getattr(t, "strict", None),
@@ -176,7 +181,7 @@ class EventBuilder:
     def _make(self, etype: str, **fields: Any) -> StreamEvent:
         data = {"type": etype, "sequence_number": self._seq, **fields}
         self._seq += 1
-        return self._emit(EVENT_TYPES[etype].model_validate(data))
+        return self._emit(_event(data))
 
     def _response(self, status: str, **changes: Any) -> dict[str, Any]:
         data = dict(self._base, status=status, **changes)
@@ -207,11 +212,19 @@ class EventBuilder:
     def _start_item(self, item: dict[str, Any]) -> int:
         index = self._next_index
         self._next_index += 1
-        self._open[index] = {"item": item, "part": None, "part_type": None, "content_index": -1, "summary": -1}
+        self._open[index] = {
+            "item": item,
+            "part": None,
+            "part_type": None,
+            "content_index": -1,
+            "summary": -1,
+        }
         self._make("response.output_item.added", output_index=index, item=item)
         return index
 
-    def start_message(self, *, role: str = "assistant", phase: str | None = None, id: str | None = None) -> int:
+    def start_message(
+        self, *, role: str = "assistant", phase: str | None = None, id: str | None = None
+    ) -> int:
         """``output_item.added`` for a message; returns its output index."""
         item: dict[str, Any] = {
             "type": "message",
@@ -239,7 +252,9 @@ class EventBuilder:
 
     def start_reasoning(self, *, id: str | None = None) -> int:
         """``output_item.added`` for a reasoning item (``summary`` starts empty)."""
-        return self._start_item({"type": "reasoning", "id": id or new_id("rs"), "summary": [], "status": "in_progress"})
+        return self._start_item(
+            {"type": "reasoning", "id": id or new_id("rs"), "summary": [], "status": "in_progress"}
+        )
 
     def add_item(self, item: dict[str, Any]) -> int:
         """An item emitted whole (``added`` then ``done``), e.g. an extension or compaction item."""
@@ -336,7 +351,11 @@ class EventBuilder:
         if part_type is None:
             return
         text = "".join(state["part"])
-        common = {"item_id": self._item_id(index), "output_index": index, "content_index": state["content_index"]}
+        common = {
+            "item_id": self._item_id(index),
+            "output_index": index,
+            "content_index": state["content_index"],
+        }
         if part_type == "output_text":
             self._make("response.output_text.done", text=text, **common)
             part: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
@@ -451,7 +470,10 @@ class EventBuilder:
             self.end_item(index, status=status)
 
     def _terminal(self, etype: str, status: str, **changes: Any) -> StreamEvent:
-        output = [item.model_dump(mode="json", exclude_unset=True, by_alias=True) for item in self.accumulator.output()]
+        output = [
+            item.model_dump(mode="json", exclude_unset=True, by_alias=True)
+            for item in self.accumulator.output()
+        ]
         self.finished = True
         return self._make(etype, response=self._response(status, output=output, **changes))
 
@@ -462,7 +484,9 @@ class EventBuilder:
             "response.completed", "completed", usage=_usage(usage), completed_at=int(time.time())
         )
 
-    def incomplete(self, reason: str = "max_output_tokens", *, usage: dict[str, Any] | None = None) -> StreamEvent:
+    def incomplete(
+        self, reason: str = "max_output_tokens", *, usage: dict[str, Any] | None = None
+    ) -> StreamEvent:
         """Close the last open item as ``incomplete`` and emit ``response.incomplete``."""
         open_items = self.open_items()
         for index in open_items[:-1]:
@@ -482,9 +506,9 @@ class EventBuilder:
         param: str | None = None,
         usage: dict[str, Any] | None = None,
     ) -> list[StreamEvent]:
-        """``error`` then ``response.failed`` (open items end ``incomplete``)."""
+        """Open items end ``incomplete``, then ``error`` and ``response.failed``."""
+        self._close_all("incomplete")  # items end before the error: error → failed is adjacent
         error = self._make("error", error={"type": type, "code": code, "message": message, "param": param})
-        self._close_all("incomplete")
         failed = self._terminal(
             "response.failed", "failed", usage=_usage(usage), error={"code": code or type, "message": message}
         )
@@ -509,16 +533,12 @@ def replay(response: Response, *, events: Iterable[str] = ()) -> list[StreamEven
     start["incomplete_details"] = None
     seq = itertools.count()
     out: list[StreamEvent] = [
-        EVENT_TYPES["response.created"].model_validate(
-            {"type": "response.created", "sequence_number": next(seq), "response": start}
-        ),
-        EVENT_TYPES["response.in_progress"].model_validate(
-            {"type": "response.in_progress", "sequence_number": next(seq), "response": start}
-        ),
+        _event({"type": "response.created", "sequence_number": next(seq), "response": start}),
+        _event({"type": "response.in_progress", "sequence_number": next(seq), "response": start}),
     ]
 
     def make(etype: str, **fields: Any) -> None:
-        out.append(EVENT_TYPES[etype].model_validate({"type": etype, "sequence_number": next(seq), **fields}))
+        out.append(_event({"type": etype, "sequence_number": next(seq), **fields}))
 
     for index, item in enumerate(data.get("output", [])):
         itype = item.get("type")
@@ -534,21 +554,38 @@ def replay(response: Response, *, events: Iterable[str] = ()) -> list[StreamEven
         if itype in ("message", "function_call", "reasoning"):
             make("response.output_item.added", output_index=index, item=added)
         else:
-            out.append(parse_event_dict({"type": "response.output_item.added", "sequence_number": next(seq),
-                                         "output_index": index, "item": item}))
+            out.append(
+                parse_event_dict(
+                    {
+                        "type": "response.output_item.added",
+                        "sequence_number": next(seq),
+                        "output_index": index,
+                        "item": item,
+                    }
+                )
+            )
         if itype == "reasoning":
             for s_index, part in enumerate(item.get("summary", [])):
                 common = {"item_id": item_id, "output_index": index, "summary_index": s_index}
-                make("response.reasoning_summary_part.added", part={"type": "summary_text", "text": ""}, **common)
+                make(
+                    "response.reasoning_summary_part.added",
+                    part={"type": "summary_text", "text": ""},
+                    **common,
+                )
                 make("response.reasoning_summary_text.delta", delta=part.get("text", ""), **common)
                 make("response.reasoning_summary_text.done", text=part.get("text", ""), **common)
                 make("response.reasoning_summary_part.done", part=part, **common)
-        for c_index, part in enumerate(item.get("content") or [] if itype in ("message", "reasoning") else []):
+        for c_index, part in enumerate(
+            item.get("content") or [] if itype in ("message", "reasoning") else []
+        ):
             common = {"item_id": item_id, "output_index": index, "content_index": c_index}
             ptype = part.get("type")
             if ptype == "output_text":
-                make("response.content_part.added", part={"type": "output_text", "text": "", "annotations": []},
-                     **common)
+                make(
+                    "response.content_part.added",
+                    part={"type": "output_text", "text": "", "annotations": []},
+                    **common,
+                )
                 make("response.output_text.delta", delta=part.get("text", ""), **common)
                 make("response.output_text.done", text=part.get("text", ""), **common)
             elif ptype == "refusal":
@@ -569,9 +606,21 @@ def replay(response: Response, *, events: Iterable[str] = ()) -> list[StreamEven
         if itype in ("message", "function_call", "reasoning"):
             make("response.output_item.done", output_index=index, item=item)
         else:
-            out.append(parse_event_dict({"type": "response.output_item.done", "sequence_number": next(seq),
-                                         "output_index": index, "item": item}))
+            out.append(
+                parse_event_dict(
+                    {
+                        "type": "response.output_item.done",
+                        "sequence_number": next(seq),
+                        "output_index": index,
+                        "item": item,
+                    }
+                )
+            )
     status = data.get("status")
-    terminal = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+    terminal = {
+        "completed": "response.completed",
+        "incomplete": "response.incomplete",
+        "failed": "response.failed",
+    }
     make(terminal.get(str(status), "response.completed"), response=data)
     return out

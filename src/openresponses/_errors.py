@@ -91,7 +91,9 @@ class APIConnectionError(OpenResponsesError):
 class APITimeoutError(APIConnectionError, TimeoutError):
     """A time limit fired. ``which`` names it: connect, read, write, pool, total, first_event or idle."""
 
-    def __init__(self, which: TimeoutKind, limit: float | None = None, *, provider: str | None = None) -> None:
+    def __init__(
+        self, which: TimeoutKind, limit: float | None = None, *, provider: str | None = None
+    ) -> None:
         self.which: TimeoutKind = which
         self.limit = limit
         detail = f" of {limit:g}s" if limit is not None else ""
@@ -308,7 +310,7 @@ class RetryBudgetExhausted(RejectedError):
     """The retry budget is spent: too many retries among recent requests."""
 
 
-class AllProvidersFailed(OpenResponsesError, ExceptionGroup):  # type: ignore[misc]
+class AllProvidersFailed(OpenResponsesError, ExceptionGroup):
     """Every provider of a failover chain failed. One entry per attempt, in order."""
 
     def __new__(cls, message: str, exceptions: Sequence[Exception]) -> AllProvidersFailed:

@@ -20,6 +20,7 @@ delivered raises :class:`StreamInterrupted`; one that ends without a terminal ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -237,10 +238,8 @@ class EventStream:
     def __del__(self) -> None:
         # A dropped stream still ends its spans; the source generator is finalised by asyncio.
         if not self._ended:
-            try:
+            with contextlib.suppress(Exception):  # interpreter shutdown
                 self._finish(None, abandoned=True)
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "open"
@@ -268,8 +267,12 @@ class EventStream:
     def _fail(self, event: StreamEvent) -> None:
         """Deliver the failure events to taps, then raise ``ResponseFailedError``."""
         events = [event]
-        if event.type == "error" and self._buffer and self._buffer[0].type == "response.failed":
-            events.append(self._buffer.popleft())
+        if event.type == "error" and any(e.type == "response.failed" for e in self._buffer):
+            # Hand the taps everything up to the response.failed that closes the failure.
+            while self._buffer:
+                events.append(self._buffer.popleft())
+                if events[-1].type == "response.failed":
+                    break
         for failed in events:
             for callback in self._on_event:
                 try:
@@ -282,7 +285,9 @@ class EventStream:
         if payload is None and response is not None and response.error is not None:
             message = f"{response.error.code}: {response.error.message}"
         elif payload is not None:
-            message = f"{payload.type}: {payload.message}" + (f" (code {payload.code})" if payload.code else "")
+            message = f"{payload.type}: {payload.message}" + (
+                f" (code {payload.code})" if payload.code else ""
+            )
         else:
             message = "the response failed"
         exc = ResponseFailedError(

@@ -203,7 +203,10 @@ class Responses:
         """Create a response; with ``stream=True`` an iterator of typed events."""
         runner, aclient = self._client._ensure()
         options: dict[str, Any] = dict(
-            extra_headers=extra_headers, extra_body=extra_body, timeout=timeout, idempotency_key=idempotency_key
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
         )
         if stream:
             astream = runner.run(lambda: aclient.responses.create(stream=True, **options, **params))

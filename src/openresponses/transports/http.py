@@ -16,20 +16,20 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from .._decode import decode_events, first_error
 from .._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    InternalServerError,
     ProtocolError,
     RateLimitError,
-    InternalServerError,
     status_error_class,
 )
 from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
 from .._version import __version__
-from .._decode import decode_events, first_error
 from ..types import CompactResponse, ErrorBody, Response, StreamEvent
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPTransport"]
@@ -93,7 +93,9 @@ class HTTPTransport:
         except httpx.TimeoutException as exc:
             raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", provider=provider) from exc
+            raise APIConnectionError(
+                f"Connection error: {type(exc).__name__}: {exc}", provider=provider
+            ) from exc
 
         if response.status_code >= 300:
             raise await self._status_error(response)
@@ -157,7 +159,7 @@ class HTTPTransport:
             except ValidationError:
                 error = None
         if error is not None:
-            detail = error.message
+            detail = error.message or response.reason_phrase or "error"
             if error.code:
                 detail += f" (code {error.code})"
         elif isinstance(parsed, str) and parsed:
@@ -246,4 +248,6 @@ async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator
     finally:
         await response.aclose()
     if decoder.pending.strip():
-        raise ProtocolError("The stream ended inside an event (no blank line after it).", data=decoder.pending)
+        raise ProtocolError(
+            "The stream ended inside an event (no blank line after it).", data=decoder.pending
+        )
