@@ -36,7 +36,9 @@ def parse_event_batch(payloads: Sequence[bytes]) -> list[StreamEvent]:
 def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
     """Parse decoded SSE events into typed events, checking ``event:`` against ``type``.
 
-    Skips ``[DONE]``. Raises ``ProtocolError`` naming the problem and the offending bytes.
+    Skips ``[DONE]``. Raises ``ProtocolError`` naming the problem and the offending bytes; its
+    ``events`` holds the valid events of the chunk that came before the bad one, so a transport
+    can still deliver them (nothing received is lost).
     """
     payloads = [sse for sse in raw if sse.data != b"[DONE]"]
     if not payloads:
@@ -49,11 +51,23 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
             try:
                 events.append(parse_event(sse.data))
             except ValidationError as exc:
-                raise ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data) from exc
-    for sse, event in zip(payloads, events, strict=True):
+                error = ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data)
+                error.events = _checked_prefix(payloads, events)
+                raise error from exc
+    for index, (sse, event) in enumerate(zip(payloads, events, strict=True)):
         if sse.event is not None and sse.event != event.type:
-            raise ProtocolError(
+            error = ProtocolError(
                 f"The SSE event name {sse.event!r} contradicts the payload type {event.type!r}.",
                 data=sse.data,
             )
+            error.events = events[:index]
+            raise error
+    return events
+
+
+def _checked_prefix(payloads: Sequence[ServerSentEvent], events: list[StreamEvent]) -> list[StreamEvent]:
+    """The valid events before a bad one, up to the first mislabelled one."""
+    for index, (sse, event) in enumerate(zip(payloads, events, strict=False)):
+        if sse.event is not None and sse.event != event.type:
+            return events[:index]
     return events

@@ -277,6 +277,7 @@ class EventBuilder:
     def _start_part(self, index: int, part_type: str, empty: dict[str, Any]) -> None:
         state = self._state(index)
         self._end_part(index)
+        self._end_summary(index)  # a summary part closes before raw reasoning starts (§11 C)
         state["content_index"] += 1
         state["part"] = []
         state["part_type"] = part_type

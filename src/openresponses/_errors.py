@@ -11,6 +11,7 @@ Every error the library raises derives from :class:`OpenResponsesError`::
     │   ├── RateLimitError 429    ``.retry_after``
     │   └── InternalServerError 5xx
     ├── RequestValidationError    the call's parameters do not fit the spec (also ``ValueError``)
+    ├── ConfigError               a configuration file or option is invalid (also ``ValueError``)
     ├── ProtocolError             malformed stream: offending bytes (truncated) + partial response
     ├── StreamError               the stream started, then went wrong
     │   ├── ResponseFailedError   an ``error`` event or ``response.failed``: spec error + partial response
@@ -43,6 +44,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CircuitOpenError",
+    "ConfigError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -216,6 +218,16 @@ class RequestValidationError(OpenResponsesError, ValueError):
         return cls("\n".join(lines), errors)
 
 
+class ConfigError(OpenResponsesError, ValueError):
+    """A configuration file or option is invalid: names the file, the key path and the problem."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        where = ": ".join(part for part in (path, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.key = key
+
+
 class ProtocolError(OpenResponsesError):
     """The stream broke the protocol: invalid JSON, a mislabelled event, no terminal event.
 
@@ -231,6 +243,8 @@ class ProtocolError(OpenResponsesError):
         self.data = _truncate(data)
         self.response = response
         self.events_delivered = events_delivered
+        #: Valid events decoded from the same chunk before the offending bytes (for transports).
+        self.events: list[Any] = []
 
 
 class StreamError(OpenResponsesError):

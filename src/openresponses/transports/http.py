@@ -108,7 +108,14 @@ class HTTPTransport:
                     data=body,
                 )
             return EventStream(_sse_batches(response, provider), provider=provider)
-        body = await _read_capped(response, limit=None)
+        try:
+            body = await response.aread()
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(f"Connection lost reading the body: {type(exc).__name__}", provider=provider) from exc
+        finally:
+            await response.aclose()
         model: type[Response] | type[CompactResponse] = (
             CompactResponse if request.operation == "compact" else Response
         )
@@ -236,7 +243,12 @@ async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator
         async for chunk in response.aiter_bytes():
             raw = decoder.feed(chunk)
             if raw:
-                events = decode_events(raw)
+                try:
+                    events = decode_events(raw)
+                except ProtocolError as exc:
+                    if exc.events:  # deliver the good events of this chunk, then fail
+                        yield exc.events
+                    raise
                 if events:
                     yield events
     except httpx.TimeoutException as exc:

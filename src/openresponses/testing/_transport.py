@@ -1,0 +1,293 @@
+"""``ScriptedTransport``: the scripted server's scenarios in-process, without sockets.
+
+It plays the very bytes the loopback server would send (:meth:`Scenario.wire`) through the same
+SSE decoder and event parser as :class:`~openresponses.transports.http.HTTPTransport`, and raises
+the same typed errors, so a test written against one passes against the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._decode import decode_events, first_error
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    InternalServerError,
+    ProtocolError,
+    RateLimitError,
+    status_error_class,
+)
+from .._pipeline import Reply, Request, Target
+from .._sse import SSEDecoder
+from .._streaming import EventStream
+from ..transports.http import parse_retry_after
+from ..types import CompactResponse, ErrorBody, Response, StreamEvent
+from ._script import Scenario, ScenarioQueue, Wire, text
+
+__all__ = ["RecordedRequest", "ScriptedTransport", "play", "status_error"]
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def reason_phrase(code: int) -> str:
+    """The standard reason phrase for an HTTP status (``"Unknown"`` if not listed)."""
+    return _REASONS.get(code, "OK" if code == 200 else "Unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the scripted server (or transport) received it.
+
+    ``headers`` are lower-cased; ``body`` is the parsed JSON (``None`` if it was not JSON);
+    ``received_at`` is ``time.monotonic()`` on arrival.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def operation(self) -> str:
+        """``compact`` for ``/responses/compact``, else ``create``."""
+        return "compact" if self.path.endswith("/responses/compact") else "create"
+
+    @property
+    def stream(self) -> bool:
+        """Whether the body asked for a stream."""
+        return isinstance(self.body, dict) and self.body.get("stream") is True
+
+
+def status_error(
+    code: int,
+    body: bytes | Mapping[str, Any] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    provider: str = "default",
+    reason: str | None = None,
+) -> APIStatusError:
+    """The error the HTTP transport raises for this reply (class, message, ``retry_after``).
+
+    Handy as a ``Script`` outcome: ``Script(status_error(429, headers={"retry-after": "1"}), ...)``.
+    """
+    if body is None:
+        message = f"Scripted HTTP {code}."
+        body = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+    raw = body if isinstance(body, bytes) else json.dumps(dict(body)).encode()
+    lowered = {k.lower(): v for k, v in (headers or {}).items() if k.lower() != "set-cookie"}
+    # Mirrors HTTPTransport._status_error so in-process and loopback tests see the same error.
+    parsed: Any = None
+    error = None
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode("utf-8", "replace")
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        try:
+            error = ErrorBody.model_validate(parsed).error
+        except ValidationError:
+            error = None
+    if error is not None:
+        detail = error.message or ""
+        if error.code:
+            detail += f" (code {error.code})"
+    elif isinstance(parsed, str) and parsed:
+        detail = parsed[:300]
+    else:
+        detail = reason or reason_phrase(code)
+    cls = status_error_class(code)
+    kwargs: dict[str, Any] = dict(
+        status_code=code,
+        request_id=lowered.get("x-request-id"),
+        body=parsed,
+        error=error,
+        headers=lowered,
+        provider=provider,
+    )
+    if cls in (RateLimitError, InternalServerError):
+        kwargs["retry_after"] = parse_retry_after(lowered)
+    return cls(f"HTTP {code} from {provider!r}: {detail}", **kwargs)
+
+
+async def _pause(seconds: float | None) -> None:
+    if seconds is None:
+        await asyncio.Event().wait()  # stalled for good: only a client timeout or close ends it
+    elif seconds > 0:
+        await asyncio.sleep(seconds)
+
+
+async def play(
+    scenario: Scenario, request: Request, *, provider: str = "scripted", send_done: bool = True
+) -> Reply:
+    """Play ``scenario`` for ``request`` in-process, as ``HTTPTransport`` would see it over HTTP."""
+    wire = scenario.wire(
+        request.body, operation=request.operation, stream=request.stream, send_done=send_done
+    )
+    await _pause(wire.delay)
+    if wire.reset_before_headers:
+        raise APIConnectionError(
+            "Connection error: RemoteProtocolError: Server disconnected without sending a response.",
+            provider=provider,
+        )
+    headers = dict(wire.headers)
+    if wire.status >= 300:
+        return _raise(status_error(wire.status, wire.body, headers=headers, provider=provider))
+    if request.stream:
+        if not headers.get("content-type", "").startswith("text/event-stream"):
+            raise ProtocolError(
+                "Expected a text/event-stream reply to a streaming request, "
+                f"got {headers.get('content-type', '')!r}.",
+                data=await _read_body(wire),
+            )
+        return EventStream(_sse_batches(wire, provider), provider=provider)
+    body = await _read_body(wire)
+    if wire.end != "done":
+        # As over HTTP: a body cut short (reset, or closed before Content-Length) is no reply.
+        raise APIConnectionError(
+            "Connection lost reading the body: "
+            + ("ReadError" if wire.end == "reset" else "RemoteProtocolError"),
+            provider=provider,
+        )
+    model: type[Response] | type[CompactResponse] = (
+        CompactResponse if request.operation == "compact" else Response
+    )
+    try:
+        parsed = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ProtocolError(f"Invalid {model.__name__} body: {first_error(exc)}", data=body) from exc
+    if isinstance(parsed, Response):
+        parsed._provider = provider
+    return parsed
+
+
+def _raise(exc: BaseException) -> Reply:
+    raise exc
+
+
+async def _read_body(wire: Wire) -> bytes:
+    chunks: list[bytes] = []
+    for frame in wire.frames:
+        await _pause(frame.pause)
+        chunks.append(frame.data)
+    return b"".join(chunks)
+
+
+async def _sse_batches(wire: Wire, provider: str) -> AsyncIterator[list[StreamEvent]]:
+    decoder = SSEDecoder()
+    for frame in wire.frames:
+        await _pause(frame.pause)
+        raw = decoder.feed(frame.data)
+        if raw:
+            try:
+                events = decode_events(raw)
+            except ProtocolError as exc:
+                if exc.events:  # as HTTPTransport: deliver the chunk's good events, then fail
+                    yield exc.events
+                raise
+            if events:
+                yield events
+    if wire.end == "reset":
+        raise APIConnectionError(
+            "Connection lost while streaming: ReadError: [Errno 104] Connection reset by peer",
+            provider=provider,
+        )
+    if decoder.pending.strip():
+        message = "The stream ended inside an event (no blank line after it)."
+        raise ProtocolError(message, data=decoder.pending)
+
+
+class ScriptedTransport:
+    """A :class:`~openresponses.Transport` that plays scenarios in-process (no sockets).
+
+    Why: middleware and client tests run in microseconds and deterministically, yet see the
+    same typed replies and errors as over HTTP. It can also be a provider inside failover::
+
+        transport = ScriptedTransport([status(429, retry_after=1), text("Hi")], name="primary")
+        client = AsyncClient(transport=transport, middleware=[Retry()])
+        assert (await client.responses.create(model="m", input="x")).output_text == "Hi"
+        assert len(transport.requests) == 2
+    """
+
+    def __init__(
+        self,
+        scenarios: Iterable[Scenario] = (),
+        *,
+        default: Scenario | None = None,
+        name: str = "scripted",
+        send_done: bool = True,
+        prefix: str = "/v1",
+    ) -> None:
+        self._queue = ScenarioQueue(scenarios, default if default is not None else text("Hello"))
+        self._target = Target(provider=name, base_url=None)
+        self._send_done = send_done
+        self._prefix = prefix.rstrip("/")
+        #: Every request received, in order.
+        self.requests: list[RecordedRequest] = []
+        #: Whether ``aclose`` was called.
+        self.closed = False
+
+    @property
+    def target(self) -> Target:
+        """``Target(provider=name, base_url=None)``."""
+        return self._target
+
+    @property
+    def name(self) -> str:
+        """The provider name."""
+        return self._target.provider
+
+    @property
+    def calls(self) -> int:
+        """Requests received so far."""
+        return len(self.requests)
+
+    @property
+    def pending(self) -> int:
+        """Scenarios queued and not yet consumed."""
+        return len(self._queue)
+
+    def push(self, *scenarios: Scenario) -> None:
+        """Queue scenarios, consumed one per request in order."""
+        self._queue.push(*scenarios)
+
+    async def __call__(self, request: Request, /) -> Reply:
+        path = self._prefix + ("/responses/compact" if request.operation == "compact" else "/responses")
+        self.requests.append(
+            RecordedRequest(
+                method="POST",
+                path=path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=request.body.model_dump(mode="json", exclude_unset=True, by_alias=True),
+            )
+        )
+        scenario = self._queue.next()
+        return await play(scenario, request, provider=self._target.provider, send_done=self._send_done)
+
+    async def aclose(self) -> None:
+        """Mark closed (there is nothing to release)."""
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"ScriptedTransport(name={self._target.provider!r}, pending={len(self._queue)})"
