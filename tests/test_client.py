@@ -294,3 +294,22 @@ async def test_short_circuit_middleware_answering_a_stream_with_a_response_is_re
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
     assert "response.output_text.delta" in kinds
     assert rec.requests == []
+
+
+async def test_invalid_standard_event_inside_a_multi_event_chunk_is_a_protocol_error() -> None:
+    # A delta missing content_index must not pass as an UnknownEvent just because it shares a chunk.
+    b = EventBuilder(model="m")
+    b.created()
+    b.in_progress()
+    good = b"".join(encode_event(e.model_dump_json(exclude_unset=True).encode(), e.type) for e in b.drain())
+    bad = encode_event(
+        b'{"type":"response.output_text.delta","sequence_number":2,"item_id":"m","output_index":0,"delta":"x"}'
+    )
+    client, _ = make_client(
+        lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=good + bad)
+    )
+    with pytest.raises(ProtocolError, match="content_index") as info:
+        async with client.responses.stream(model="m", input="x") as stream:
+            async for _ in stream:
+                pass
+    assert b"output_text.delta" in info.value.data

@@ -71,7 +71,8 @@ class Accumulator:
         return self._final
 
     def feed(self, event: StreamEvent) -> None:
-        """Apply one event. Unknown and extension events are counted and otherwise ignored."""
+        """Apply one event. Unknown and extension events are counted and otherwise ignored,
+        except ``openresponses:stream.restarted``, which starts the response over."""
         self.events += 1
         etype = event.type
         # Deltas first: they are the overwhelming majority.
@@ -113,6 +114,11 @@ class Accumulator:
                 part.chunks.clear()
         elif etype.endswith(".done"):
             self._done(event, etype)
+        elif etype == "openresponses:stream.restarted":
+            # Failover re-ran the request elsewhere: what was accumulated is void (docs/resilience.md).
+            self._base = None
+            self._final = None
+            self._items = {}
 
     def _item(self, index: int) -> _Item:
         state = self._items.get(index)
@@ -121,14 +127,17 @@ class Accumulator:
         return state
 
     def _delta(self, event: Any, etype: str) -> None:
-        state = self._item(event.output_index)
+        state = self._items.get(event.output_index) or self._item(event.output_index)
         if etype == "response.function_call_arguments.delta":
             state.arguments.append(event.delta)
         elif etype == "response.reasoning_summary_text.delta":
             state.summary.setdefault(event.summary_index, _Part()).chunks.append(event.delta)
         elif hasattr(event, "content_index"):
             # output_text, refusal and reasoning deltas all live in a content part.
-            state.content.setdefault(event.content_index, _Part()).chunks.append(event.delta)
+            part = state.content.get(event.content_index)
+            if part is None:  # not setdefault: no throwaway _Part per delta
+                part = state.content[event.content_index] = _Part()
+            part.chunks.append(event.delta)
 
     def _done(self, event: Any, etype: str) -> None:
         if not hasattr(event, "output_index"):

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from ._errors import ProtocolError
 from ._sse import ServerSentEvent
-from .types import StreamEvent, parse_event
+from .types import StreamEvent, parse_event, parse_events
 
 __all__ = ["decode_events", "first_error", "parse_event_batch"]
-
-_BATCH: TypeAdapter[list[StreamEvent]] = TypeAdapter(list[StreamEvent])
 
 
 def first_error(exc: ValidationError) -> str:
@@ -25,12 +23,14 @@ def first_error(exc: ValidationError) -> str:
 def parse_event_batch(payloads: Sequence[bytes]) -> list[StreamEvent]:
     """Parse several JSON payloads in one pydantic-core call (one per network chunk).
 
-    Raises ``ValidationError`` when any payload is invalid or of an unknown type; the caller
-    then parses one by one, which also handles unknown (extension) events.
+    Uses the union discriminated on ``type`` (a plain ``list[StreamEvent]`` would try the
+    members one by one: ~25x slower, and it let an invalid standard event pass as
+    ``UnknownEvent``). Unknown (extension) events fall back to one-by-one parsing; raises
+    ``ValidationError`` when any payload is invalid.
     """
     if len(payloads) == 1:
         return [parse_event(payloads[0])]
-    return _BATCH.validate_json(b"[" + b",".join(payloads) + b"]")
+    return parse_events(list(payloads))
 
 
 def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
@@ -40,6 +40,17 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
     ``events`` holds the valid events of the chunk that came before the bad one, so a transport
     can still deliver them (nothing received is lost).
     """
+    if len(raw) == 1:  # the common case: one event per network chunk
+        sse = raw[0]
+        if sse.data == b"[DONE]":
+            return []
+        try:
+            event = parse_event(sse.data)
+        except ValidationError as exc:
+            raise ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data) from exc
+        if sse.event is not None and sse.event != event.type:
+            raise _mislabelled(sse, event)
+        return [event]
     payloads = [sse for sse in raw if sse.data != b"[DONE]"]
     if not payloads:
         return []
@@ -56,13 +67,17 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
                 raise error from exc
     for index, (sse, event) in enumerate(zip(payloads, events, strict=True)):
         if sse.event is not None and sse.event != event.type:
-            error = ProtocolError(
-                f"The SSE event name {sse.event!r} contradicts the payload type {event.type!r}.",
-                data=sse.data,
-            )
+            error = _mislabelled(sse, event)
             error.events = events[:index]
             raise error
     return events
+
+
+def _mislabelled(sse: ServerSentEvent, event: StreamEvent) -> ProtocolError:
+    return ProtocolError(
+        f"The SSE event name {sse.event!r} contradicts the payload type {event.type!r}.",
+        data=sse.data,
+    )
 
 
 def _checked_prefix(payloads: Sequence[ServerSentEvent], events: list[StreamEvent]) -> list[StreamEvent]:

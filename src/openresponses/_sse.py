@@ -64,11 +64,10 @@ class SSEDecoder:
                 self._cr_pending = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._buf + chunk if self._buf else chunk
-        if b"\n\n" not in buf:
-            self._buf = buf
-            return []
-        blocks = buf.split(b"\n\n")
+        blocks = buf.split(b"\n\n")  # one pass; no separate "is there a blank line" scan
         self._buf = blocks.pop()
+        if not blocks:
+            return []
         events: list[ServerSentEvent] = []
         for block in blocks:
             event = self._parse_block(block)
@@ -87,6 +86,15 @@ class SSEDecoder:
         return self._buf
 
     def _parse_block(self, block: bytes) -> ServerSentEvent | None:
+        # Fast path, the shape servers send: "event: NAME\ndata: PAYLOAD" or "data: PAYLOAD".
+        if block.startswith(b"event: "):
+            end = block.find(b"\n")
+            if end > 0 and block.startswith(b"data: ", end + 1) and block.find(b"\n", end + 1) < 0:
+                return ServerSentEvent(
+                    block[end + 7 :], block[7:end].decode("utf-8", "replace"), self.last_event_id
+                )
+        elif block.startswith(b"data: ") and b"\n" not in block:
+            return ServerSentEvent(block[6:], None, self.last_event_id)
         data: list[bytes] = []
         event: str | None = None
         retry: int | None = None

@@ -305,7 +305,10 @@ class EventStream:
     async def _fill(self) -> None:
         """Receive one batch from the source into the buffer, or record why there is none."""
         try:
-            batch = await self._next_source_batch()
+            if self._first_event is None and self._idle is None and self._deadline is None:
+                batch = await self._source.__anext__()  # no limits: skip a coroutine hop
+            else:
+                batch = await self._next_source_batch()
         except StopAsyncIteration:
             self._exhausted = True
             return

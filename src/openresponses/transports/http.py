@@ -237,11 +237,22 @@ async def _read_capped(response: httpx.Response, limit: int | None = _MAX_ERROR_
     return b"".join(chunks)
 
 
+def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives: ``aiter_raw()`` when there is nothing to decode (one generator
+    layer less per network chunk), else ``aiter_bytes()`` (content-encoding, or a body already
+    read, as ``httpx.MockTransport`` does with ``content=bytes``)."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if response.is_stream_consumed or encoding not in ("identity", ""):
+        return response.aiter_bytes()
+    return response.aiter_raw()
+
+
 async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator[list[StreamEvent]]:
     decoder = SSEDecoder()
+    feed = decoder.feed
     try:
-        async for chunk in response.aiter_bytes():
-            raw = decoder.feed(chunk)
+        async for chunk in _body_chunks(response):
+            raw = feed(chunk)
             if raw:
                 try:
                     events = decode_events(raw)
