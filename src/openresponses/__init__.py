@@ -20,6 +20,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     CircuitOpenError,
+    ConfigError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -49,6 +50,7 @@ from ._pipeline import (
     Transport,
     compose,
 )
+from ._provider import Provider
 from ._streaming import AsyncResponseStream, EventStream, StreamEnd
 from ._sync import Client, Responses, ResponseStream
 from ._version import __version__
@@ -74,6 +76,7 @@ __all__ = [
     "Client",
     "CompactParams",
     "CompactResponse",
+    "ConfigError",
     "ConflictError",
     "CreateParams",
     "CreateResponseBody",
@@ -85,6 +88,7 @@ __all__ = [
     "OpenResponsesError",
     "PermissionDeniedError",
     "ProtocolError",
+    "Provider",
     "RateLimitError",
     "RejectedError",
     "Reply",

@@ -46,6 +46,9 @@ logger = logging.getLogger("openresponses")
 
 _TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 _LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
+_LIFECYCLE_OR_TERMINAL = _LIFECYCLE | _TERMINAL
+# Events whose delivery does more than count and notify: failures raise, terminals end the stream.
+_SPECIAL = frozenset({"error", "response.failed"}) | _TERMINAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +194,8 @@ class EventStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
-        while not self._buffer:
+        buffer = self._buffer
+        while not buffer:
             if self._ended:
                 if self._pending is not None:  # a failure met while batching (next_batch)
                     pending, self._pending = self._pending, None
@@ -200,8 +204,18 @@ class EventStream:
             if self._pending is not None or self._exhausted:
                 self._raise_end()
             await self._fill()
-        event = self._buffer.popleft()
-        return self._deliver(event)
+        event = buffer.popleft()
+        if event.type in _SPECIAL:
+            return self._deliver(event)
+        # The hot path (deltas), inlined: count, notify taps, hand over.
+        self.delivered += 1
+        if self._on_event:
+            for callback in self._on_event:
+                try:
+                    callback(event)
+                except Exception:
+                    logger.exception("stream tap %r failed", callback)
+        return event
 
     async def next_batch(self) -> list[StreamEvent]:
         """Deliver every event already received (waiting for at least one); ``[]`` at the end.
@@ -318,18 +332,20 @@ class EventStream:
             self._pending = exc
             self._exhausted = True
             return
-        acc = self._acc
-        buffer = self._buffer
+        feed = self._acc.feed
+        append = self._buffer.append
         for event in batch:
-            acc.feed(event)
-            buffer.append(event)
+            feed(event)
+            append(event)
             etype = event.type
-            if not self._content_seen and etype not in _LIFECYCLE:
+            if etype in _LIFECYCLE_OR_TERMINAL:
+                if etype in _TERMINAL:
+                    self._content_seen = True
+                    self._exhausted = True
+                    await self._close_source()  # release the connection now, not at [DONE]
+                    return
+            elif not self._content_seen:
                 self._content_seen = True
-            if etype in _TERMINAL:
-                self._exhausted = True
-                await self._close_source()  # release the connection now, not at [DONE]
-                return
 
     async def _next_source_batch(self) -> Sequence[StreamEvent]:
         waits: list[tuple[float, str, float]] = []

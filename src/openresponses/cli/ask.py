@@ -9,6 +9,7 @@ from typing import Any
 
 from .._client import AsyncClient
 from .._errors import OpenResponsesError
+from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent
 
 
 async def run_ask(args: argparse.Namespace) -> int:
@@ -22,9 +23,9 @@ async def run_ask(args: argparse.Namespace) -> int:
         try:
             async with client.responses.stream(**params) as stream:
                 async for event in stream:
-                    if event.type == "response.reasoning_summary_text.delta":
+                    if isinstance(event, ReasoningSummaryTextDeltaEvent):
                         print(event.delta, end="", file=sys.stderr, flush=True)
-                    elif event.type == "response.output_text.delta":
+                    elif isinstance(event, OutputTextDeltaEvent):
                         print(event.delta, end="", flush=True)
                 final = await stream.get_final_response()
         except OpenResponsesError as exc:

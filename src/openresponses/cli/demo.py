@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from .._client import AsyncClient
 from ..testing import ScriptedServer, text
+from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent
 
 _REASONING = (
     "The user asks what Open Responses is. Explain it in one or two sentences, then mention streaming."
@@ -40,12 +41,12 @@ async def stream_section(server: ScriptedServer, color: bool) -> None:
         ) as stream:
             section = None
             async for event in stream:
-                if event.type == "response.reasoning_summary_text.delta":
+                if isinstance(event, ReasoningSummaryTextDeltaEvent):
                     if section != "reasoning":
                         section = "reasoning"
                         print(cyan("\n[reasoning] "), end="")
                     print(dim(event.delta), end="", flush=True)
-                elif event.type == "response.output_text.delta":
+                elif isinstance(event, OutputTextDeltaEvent):
                     if section != "answer":
                         section = "answer"
                         print(cyan("\n[answer]    "), end="")

@@ -8,40 +8,10 @@ in microseconds and can assert exactly how long the code *would* have slept.
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Protocol, runtime_checkable
+
+from ..middleware._clock import Clock, SystemClock
 
 __all__ = ["Clock", "FakeClock", "SystemClock"]
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """What time it is (monotonic seconds) and how to wait."""
-
-    def now(self) -> float:
-        """Monotonic seconds; only differences are meaningful."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` (non-positive values return at once)."""
-        ...
-
-
-class SystemClock:
-    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
-
-    __slots__ = ()
-
-    def now(self) -> float:
-        """``time.monotonic()``."""
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep(seconds)``."""
-        await asyncio.sleep(max(0.0, seconds))
-
-    def __repr__(self) -> str:
-        return "SystemClock()"
 
 
 class FakeClock:

@@ -113,7 +113,9 @@ class HTTPTransport:
         except httpx.TimeoutException as exc:
             raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(f"Connection lost reading the body: {type(exc).__name__}", provider=provider) from exc
+            raise APIConnectionError(
+                f"Connection lost reading the body: {type(exc).__name__}", provider=provider
+            ) from exc
         finally:
             await response.aclose()
         model: type[Response] | type[CompactResponse] = (

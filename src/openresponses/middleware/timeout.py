@@ -1,0 +1,101 @@
+"""``Timeout``: a total deadline, a time-to-first-token deadline and an idle limit.
+
+Each is optional and each raises :class:`~openresponses.APITimeoutError` naming the limit that
+fired (``which`` is ``total``, ``first_event`` or ``idle``). ``first_event`` counts until the
+first *content* event (a delta or an item), not ``response.created``: servers send the lifecycle
+events at once and then stall. ``idle`` bounds the gap between two events, so a healthy long
+stream that keeps sending is never cut by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from .._errors import APITimeoutError, StreamInterrupted
+from .._pipeline import Handler, Reply, Request
+from .._streaming import EventStream, StreamEnd
+
+__all__ = ["Timeout"]
+
+
+class Timeout:
+    """Middleware: bound a call in time.
+
+    - non-streaming call: ``total`` bounds the whole call (``first_event`` and ``idle`` do
+      not apply: there are no events);
+    - streaming call: obtaining the stream *and its first content event* is bounded by
+      ``first_event`` and ``total`` (whichever is sooner; the stream is primed here, so the
+      error is a clean ``APITimeoutError``), then the stream itself is limited
+      (``EventStream.limit``): at most ``idle`` between two events, everything within ``total``.
+
+    It also sets ``request.context.deadline`` for inner layers (Retry will not start a wait
+    that cannot finish in time). Place it innermost (in ``Provider(middleware=[...])``) for
+    per-attempt limits, outermost for a deadline on the whole call including retries and
+    failover. Fires are reported as ``request.context.record("timeout", ...)``.
+
+    ::
+
+        Provider("a", base_url=url, middleware=[Timeout(first_event=5, idle=30)])
+    """
+
+    __slots__ = ("first_event", "idle", "total")
+
+    def __init__(
+        self, total: float | None = None, *, first_event: float | None = None, idle: float | None = None
+    ) -> None:
+        for name, value in (("total", total), ("first_event", first_event), ("idle", idle)):
+            if value is not None and value <= 0:
+                raise ValueError(f"Timeout.{name} must be > 0 seconds, got {value!r}")
+        self.total = total
+        self.first_event = first_event
+        self.idle = idle
+
+    def __repr__(self) -> str:
+        return f"Timeout(total={self.total}, first_event={self.first_event}, idle={self.idle})"
+
+    async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
+        context = request.context
+        start = time.monotonic()
+        deadline = None if self.total is None else start + self.total
+        previous = context.deadline
+        if deadline is not None and (previous is None or deadline < previous):
+            context.deadline = deadline
+        # How long obtaining the reply may take, and which limit that is.
+        which, limit = "total", self.total
+        if request.stream and self.first_event is not None and (limit is None or self.first_event < limit):
+            which, limit = "first_event", self.first_event
+        scope: asyncio.Timeout | None = None
+        try:
+            if limit is None:
+                reply = await call_next(request)
+            else:
+                async with asyncio.timeout(limit) as scope:
+                    reply = await call_next(request)
+                    if isinstance(reply, EventStream) and self.first_event is not None:
+                        # Commit here so a slow first token is a clean APITimeoutError, not a
+                        # StreamInterrupted after the lifecycle events were delivered.
+                        try:
+                            await reply.prime()
+                        except BaseException:
+                            await reply.aclose()
+                            raise
+        except TimeoutError:
+            if scope is None or not scope.expired():
+                raise  # an inner layer's timeout (e.g. the transport's): not ours
+            context.record("timeout", {"which": which, "limit_s": limit or 0.0})
+            raise APITimeoutError(which, limit, provider=context.provider) from None  # type: ignore[arg-type]
+        finally:
+            context.deadline = previous
+        if not isinstance(reply, EventStream):
+            return reply
+        reply.limit(idle=self.idle, deadline=deadline)
+        return reply.tap(on_end=lambda end: _record_fire(request, end))
+
+
+def _record_fire(request: Request, end: StreamEnd) -> None:
+    error = end.error
+    if isinstance(error, StreamInterrupted):
+        error = error.__cause__
+    if isinstance(error, APITimeoutError) and error.which in ("first_event", "idle", "total"):
+        request.context.record("timeout", {"which": error.which, "limit_s": error.limit or 0.0})

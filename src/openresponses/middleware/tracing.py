@@ -1,0 +1,407 @@
+"""``Tracing``: OpenTelemetry spans for every call, attempt and streamed output item.
+
+Why a middleware and not a patch: it sees the typed request, every attempt (through the
+pipeline's :class:`~openresponses.AttemptBoundary` hooks) and the very stream the caller reads,
+so it can end spans exactly once however the stream ends, and show what retries, failovers,
+breakers and caches decided (they report through ``request.context.record``; Tracing does not
+know them).
+
+The span tree of one streamed call::
+
+    chat gpt-4o                      CLIENT, child of the caller's current span
+    ├── attempt 1 primary            failed: error.type=429
+    └── attempt 2 primary            wait_s=0.5 wait_reason=retry-after; the httpx span nests here
+        ├── reasoning                from output_item.added to output_item.done
+        ├── message
+        └── function_call get_weather
+
+Usage::
+
+    from openresponses import AsyncClient, exporters
+    from openresponses.middleware import Tracing
+
+    exporters.setup(service_name="my-service")          # OTLP to localhost:4318 (Jaeger)
+    client = AsyncClient(base_url=..., middleware=[Tracing()])
+
+Content (prompts, outputs, tool arguments) is recorded only with ``capture_content=True`` or
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``, after ``redact``. Credentials are
+never read: the transport owns them and request headers are not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+
+from .._pipeline import AttrValue, Handler, Reply, Request
+from .._streaming import EventStream, StreamEnd
+from .._version import __version__
+from ..exporters import semconv as sc
+from ..types import CompactResponse, Response
+from ._otel_common import (
+    Content,
+    Redactor,
+    error_type,
+    operation_name,
+    request_attributes,
+    response_attributes,
+    scrub,
+    server_attributes,
+)
+from ._otel_stream import LEVELS, StreamEventsLevel, StreamTrace
+
+__all__ = ["Tracing"]
+
+logger = logging.getLogger("openresponses.telemetry")
+
+_SCOPE = "openresponses"
+
+
+class Tracing:
+    """Trace each call as a GenAI ``chat`` span with child spans per attempt and output item.
+
+    ``tracer_provider`` defaults to the global one (pass your own to isolate tests or tenants).
+    ``stream_events`` sets per-stream detail: ``"items"`` (default), ``"deltas"``, ``"spans"``
+    or ``"none"``. ``capture_content`` (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
+    environment variable) records prompts and outputs after ``redact(field, text)``.
+    ``provider_name`` sets ``gen_ai.provider.name`` on the call span up front (e.g. ``"openai"``);
+    otherwise it is the name of the provider that served the call.
+
+    Telemetry never raises into the call: failures are logged to ``openresponses.telemetry``.
+    """
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        stream_events: StreamEventsLevel = "items",
+        capture_content: bool | None = None,
+        redact: Redactor | None = None,
+        provider_name: str | None = None,
+    ) -> None:
+        if stream_events not in LEVELS:
+            raise ValueError(f"stream_events must be one of {sorted(LEVELS)}, got {stream_events!r}")
+        self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        self._level = LEVELS[stream_events]
+        self.stream_events = stream_events
+        self.conventions = sc.conventions()
+        capture = sc.capture_content_from_env() if capture_content is None else capture_content
+        self._content = Content(capture, redact)
+        self.provider_name = provider_name
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether prompts and outputs are recorded (after redaction)."""
+        return self._content.enabled
+
+    def __repr__(self) -> str:
+        return f"Tracing(stream_events={self.stream_events!r}, capture_content={self._content.enabled})"
+
+    async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
+        try:
+            call = _CallTrace(self, request)
+            request.context.observers.append(call)
+        except Exception:
+            logger.exception("Tracing failed to start the call span; the call goes on untraced")
+            return await call_next(request)
+        try:
+            # Current while the layers below run (their own spans nest), detached before the
+            # stream is returned: no context crosses a yield.
+            with trace.use_span(
+                call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                reply = await call_next(request)
+        except BaseException as exc:
+            call.finish(None, exc, {})
+            raise
+        return call.on_reply(reply)
+
+
+class _CallTrace:
+    """The call span and the :class:`~openresponses.CallObserver` Tracing leaves in the context."""
+
+    __slots__ = (
+        "_owner",
+        "breakers",
+        "cache_hit",
+        "cache_similarity",
+        "ended",
+        "failovers",
+        "last_target",
+        "pending",
+        "request",
+        "retries",
+        "span",
+        "started",
+        "streams",
+    )
+
+    def __init__(self, owner: Tracing, request: Request) -> None:
+        self._owner = owner
+        self.request = request
+        attrs = request_attributes(request, owner.conventions)
+        provider = owner.provider_name or (request.target.provider if request.target else None)
+        if provider:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+        content = owner._content
+        if content.enabled:
+            for key, value in (
+                (sc.GEN_AI_INPUT_MESSAGES, content.input_messages(request)),
+                (sc.GEN_AI_SYSTEM_INSTRUCTIONS, content.instructions(request)),
+            ):
+                if value is not None:
+                    attrs[key] = value
+        model = request.model
+        name = f"{operation_name(request)} {model}" if model else operation_name(request)
+        self.started = time.perf_counter()
+        self.span: Span = owner._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        self.pending: dict[str, AttrValue] = {}
+        self.breakers: dict[str, str] = {}
+        self.retries = 0
+        self.failovers = 0
+        self.cache_hit: bool | None = None
+        self.cache_similarity: float | None = None
+        self.last_target: Any = None
+        self.streams: dict[int, StreamTrace] = {}
+        self.ended = False
+
+    # -- CallObserver -------------------------------------------------------------------------
+
+    def on_record(self, kind: str, attributes: Mapping[str, AttrValue]) -> None:
+        """A middleware decision: a span event on the call span, and state for the next attempt."""
+        event: dict[str, AttrValue] = {}
+        for key, value in attributes.items():
+            event[key if key == sc.ERROR_TYPE else f"openresponses.{kind}.{key}"] = value
+        self.span.add_event(kind, event)
+        if kind == "retry":
+            self.retries += 1
+            self.pending[sc.OR_ATTEMPT_REASON] = "retry"
+            if "wait_s" in attributes:
+                self.pending[sc.OR_ATTEMPT_WAIT] = float(attributes["wait_s"])
+            if "reason" in attributes:
+                self.pending[sc.OR_ATTEMPT_WAIT_REASON] = str(attributes["reason"])
+        elif kind == "failover":
+            self.failovers += 1
+            self.pending[sc.OR_ATTEMPT_REASON] = "failover"
+            if attributes.get("from"):
+                self.pending[sc.OR_ATTEMPT_FROM] = str(attributes["from"])
+        elif kind == "hedge":
+            self.pending[sc.OR_ATTEMPT_REASON] = "hedge"
+            if "after_s" in attributes:
+                self.pending[sc.OR_ATTEMPT_WAIT] = float(attributes["after_s"])
+        elif kind in ("restart", "continue"):
+            self.pending[sc.OR_ATTEMPT_REASON] = kind
+        elif kind == "breaker" and attributes.get("provider"):
+            self.breakers[str(attributes["provider"])] = str(attributes.get("state", ""))
+        elif kind == "cache":
+            self.cache_hit = bool(attributes.get("hit"))
+            similarity = attributes.get("similarity")
+            if isinstance(similarity, int | float) and not isinstance(similarity, bool):
+                self.cache_similarity = float(similarity)
+
+    def on_attempt(self, request: Request, number: int) -> _AttemptTrace:
+        return _AttemptTrace(self, request, number)
+
+    # -- the call's reply ---------------------------------------------------------------------
+
+    def on_reply(self, reply: Reply) -> Reply:
+        try:
+            if isinstance(reply, Response | CompactResponse):
+                self.finish(reply, None, {})
+            elif isinstance(reply, EventStream):
+                traced = self.streams.get(id(reply))
+                if traced is not None:
+                    # The attempt already traces this very stream: only the end matters here.
+                    reply.tap(on_end=lambda end: self._stream_end(end, traced, own=False))
+                else:
+                    owner = self._owner
+                    # Nothing traced it yet (a cache hit, or a stream rebuilt by a middleware):
+                    # with no attempt at all, items go under the call span; otherwise only counts.
+                    level = owner._level if self.request.context.attempts == 0 else 0
+                    stream = StreamTrace(owner._tracer, self.span, level, owner._content, self.started)
+                    reply.tap(stream.on_event, lambda end: self._stream_end(end, stream, own=True))
+            else:
+                self.finish(None, None, {})
+        except Exception:
+            logger.exception("Tracing failed to observe the reply")
+        return reply
+
+    def _stream_end(self, end: StreamEnd, stream: StreamTrace, *, own: bool) -> None:
+        if own:
+            stream.finish(end)
+        attrs = stream.summary(end)
+        if stream.first_delta is not None:
+            attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = stream.first_delta - self.started
+        if end.abandoned:
+            attrs[sc.OR_STREAM_ABANDONED] = True
+        self.finish(end.response, end.error, attrs, abandoned=end.abandoned)
+
+    def finish(
+        self,
+        response: Response | CompactResponse | None,
+        error: BaseException | None,
+        extra: dict[str, AttrValue],
+        *,
+        abandoned: bool = False,
+    ) -> None:
+        """Set the outcome attributes and end the call span, once."""
+        if self.ended:
+            return
+        self.ended = True
+        span = self.span
+        try:
+            attrs = response_attributes(response, error, abandoned)
+            attrs.update(extra)
+            context = self.request.context
+            attrs[sc.OR_ATTEMPTS] = context.attempts
+            provider = context.provider or (self.last_target.provider if self.last_target else None)
+            if provider:
+                attrs[sc.OR_PROVIDER] = provider
+                if not self._owner.provider_name:
+                    attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+            if self.last_target is not None:
+                attrs.update(server_attributes(self.last_target))
+            if self.retries:
+                attrs[sc.OR_RETRIES] = self.retries
+            if self.failovers:
+                attrs[sc.OR_FAILOVERS] = self.failovers
+            if self.cache_hit is not None:
+                attrs[sc.OR_CACHE_HIT] = self.cache_hit
+            if self.cache_similarity is not None:
+                attrs[sc.OR_CACHE_SIMILARITY] = self.cache_similarity
+            content = self._owner._content
+            if content.enabled and isinstance(response, Response):
+                reasons = attrs.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
+                output = content.output_messages(
+                    response, list(reasons) if isinstance(reasons, list | tuple) else []
+                )
+                if output is not None:
+                    attrs[sc.GEN_AI_OUTPUT_MESSAGES] = output
+            if error is not None:
+                attrs[sc.ERROR_TYPE] = error_type(error)
+                record_error(span, error)
+            span.set_attributes(attrs)
+        except Exception:
+            logger.exception("Tracing failed to record the call outcome")
+        finally:
+            span.end()
+
+
+class _AttemptTrace:
+    """One attempt's span: the :class:`~openresponses.AttemptObserver` for it."""
+
+    __slots__ = ("call", "ended", "span", "started", "stream", "target")
+
+    def __init__(self, call: _CallTrace, request: Request, number: int) -> None:
+        self.call = call
+        self.target = request.target
+        provider = self.target.provider if self.target is not None else None
+        attrs: dict[str, AttrValue] = {
+            sc.GEN_AI_OPERATION_NAME: operation_name(request),
+            sc.OR_ATTEMPT_NUMBER: number,
+            sc.OR_ATTEMPT_REASON: "first" if number == 1 else "retry",
+        }
+        if request.model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = request.model
+        if provider:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+            attrs[sc.OR_PROVIDER] = provider
+            state = call.breakers.get(provider)
+            if state:
+                attrs[sc.OR_BREAKER_STATE] = state
+        attrs.update(server_attributes(self.target))
+        attrs.update(call.pending)
+        call.pending = {}
+        name = f"attempt {number} {provider}" if provider else f"attempt {number}"
+        self.started = time.perf_counter()
+        self.span: Span = call._owner._tracer.start_span(
+            name, context=trace.set_span_in_context(call.span), attributes=attrs
+        )
+        self.stream: StreamTrace | None = None
+        self.ended = False
+        call.last_target = self.target
+
+    def activate(self) -> AbstractContextManager[Any]:
+        """Makes the attempt span current while the transport sends: the httpx span nests here."""
+        return trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        )
+
+    def headers(self) -> Mapping[str, str]:
+        """W3C ``traceparent`` (and whatever else the configured propagator adds) for this attempt."""
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(self.span))
+        return carrier
+
+    def on_reply(self, reply: Reply) -> Reply:
+        if isinstance(reply, EventStream):
+            owner = self.call._owner
+            stream = StreamTrace(owner._tracer, self.span, owner._level, owner._content, self.started)
+            self.stream = stream
+            self.call.streams[id(reply)] = stream
+            reply.tap(stream.on_event, self._stream_end)
+            return reply
+        attrs: dict[str, AttrValue] = {sc.OR_ATTEMPT_OUTCOME: "ok"}
+        if isinstance(reply, Response | CompactResponse) and reply.id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = reply.id
+        self._end(attrs, None)
+        return reply
+
+    def on_error(self, error: BaseException) -> None:
+        self._end({sc.OR_ATTEMPT_OUTCOME: "error"}, error)
+
+    def _stream_end(self, end: StreamEnd) -> None:
+        stream = self.stream
+        attrs: dict[str, AttrValue] = {}
+        if stream is not None:
+            stream.finish(end)
+            attrs.update(stream.summary(end))
+            ttft = stream.ttft()
+            if ttft is not None:
+                attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+        if end.error is not None:
+            attrs[sc.OR_ATTEMPT_OUTCOME] = "error"
+        elif end.abandoned:
+            attrs[sc.OR_ATTEMPT_OUTCOME] = "abandoned"
+            attrs[sc.OR_STREAM_ABANDONED] = True
+        else:
+            attrs[sc.OR_ATTEMPT_OUTCOME] = "ok"
+        if end.response is not None and end.response.id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = end.response.id
+        self._end(attrs, end.error)
+
+    def _end(self, attrs: dict[str, AttrValue], error: BaseException | None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if error is not None:
+                attrs[sc.ERROR_TYPE] = error_type(error)
+                record_error(self.span, error)
+            self.span.set_attributes(attrs)
+        except Exception:
+            logger.exception("Tracing failed to record the attempt outcome")
+        finally:
+            self.span.end()
+
+
+def record_error(span: Span, error: BaseException) -> None:
+    """Error status plus an ``exception`` event whose message and stack are scrubbed of secrets."""
+    kind = error_type(error)
+    span.set_status(Status(StatusCode.ERROR, kind))
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    span.add_event(
+        "exception",
+        {
+            "exception.type": f"{type(error).__module__}.{type(error).__qualname__}",
+            "exception.message": scrub(str(error)),
+            "exception.stacktrace": scrub(stack, limit=8000),
+        },
+    )

@@ -1,0 +1,245 @@
+"""CircuitBreaker: pybreaker's state machine driven from asyncio; Redis-shared across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pybreaker
+import pytest
+
+from openresponses import (
+    APIStatusError,
+    AsyncClient,
+    CircuitOpenError,
+    InternalServerError,
+    StreamInterrupted,
+)
+from openresponses.middleware import CircuitBreaker, Retry, RetryPolicy
+from openresponses.testing import FakeClock, Script, ScriptedServer, reset_mid_stream, status_error, text
+
+
+def expire(breaker: CircuitBreaker) -> None:
+    """Pretend the cool-down has passed (memory storage)."""
+    breaker.breaker._state_storage.opened_at = datetime.now(UTC) - timedelta(
+        seconds=breaker.reset_timeout + 1
+    )
+
+
+async def test_opens_after_fail_max_and_fails_fast(make_request: Any, recorder: Any) -> None:
+    breaker = CircuitBreaker(name="primary", fail_max=3, reset_timeout=30)
+    upstream = Script(status_error(503), repeat_last=True)
+    for _ in range(3):
+        with pytest.raises(InternalServerError):
+            await breaker(make_request(recorder=recorder), upstream)
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpenError) as info:
+        await breaker(make_request(recorder=recorder), upstream)
+    assert upstream.calls == 3  # the fourth call never reached the upstream
+    assert info.value.provider == "primary"
+    assert info.value.reopens_in is not None and 29.0 < info.value.reopens_in <= 30.0
+    assert "'primary' is open; half-open in" in str(info.value)
+    assert recorder.of("breaker") == [{"provider": "primary", "state": "open", "previous": "closed"}]
+    assert recorder.of("breaker.rejected")[0]["provider"] == "primary"
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
+async def test_client_errors_do_not_trip(code: int, make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1)
+    with pytest.raises(APIStatusError):
+        await breaker(make_request(), Script(status_error(code)))
+    assert breaker.state == "closed"
+    assert breaker.fail_counter == 0
+
+
+@pytest.mark.parametrize("code", [408, 429, 500])
+async def test_timeouts_rate_limits_and_server_errors_trip(code: int, make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1)
+    with pytest.raises(APIStatusError):
+        await breaker(make_request(), Script(status_error(code)))
+    assert breaker.state == "open"
+
+
+async def test_half_open_lets_one_trial_through_then_closes(make_request: Any, recorder: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1, reset_timeout=60)
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(500)))
+    expire(breaker)
+    gate = asyncio.Event()
+
+    async def slow_ok(request: Any) -> Any:
+        await gate.wait()
+        return await Script(text("ok"))(request)
+
+    trial = asyncio.create_task(breaker(make_request(recorder=recorder), slow_ok))
+    await asyncio.sleep(0.01)
+    assert breaker.state == "half-open"
+    with pytest.raises(CircuitOpenError) as info:  # a second concurrent call waits its turn
+        await breaker(make_request(), Script(text("never")))
+    assert info.value.reopens_in == 0.0
+    gate.set()
+    await trial
+    assert breaker.state == "closed"
+    assert [r["state"] for r in recorder.of("breaker")] == ["half-open", "closed"]
+
+
+async def test_half_open_failure_reopens(make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1, reset_timeout=60)
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(500)))
+    expire(breaker)
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(502)))
+    assert breaker.state == "open"
+    assert breaker.reopens_in() > 59
+
+
+async def test_a_stream_succeeds_at_commit_and_a_later_interruption_counts_as_failure() -> None:
+    breaker = CircuitBreaker(name="default", fail_max=1)
+    async with (
+        ScriptedServer([reset_mid_stream(after_events=5)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[breaker]) as client,
+    ):
+        async with client.responses.stream(model="m", input="x") as stream:
+            assert breaker.state == "closed"  # committed: counted as a success
+            with pytest.raises(StreamInterrupted):
+                async for _ in stream:
+                    pass
+        assert breaker.state == "open"
+        with pytest.raises(CircuitOpenError):
+            await client.responses.create(model="m", input="x")
+    assert len(server.requests) == 1
+
+
+async def test_retry_outside_stops_at_an_open_breaker(make_request: Any) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(name="p", fail_max=2)
+    upstream = Script(status_error(503), repeat_last=True)
+    stack = Retry(RetryPolicy(attempts=5, budget=False), clock=clock)
+    with pytest.raises(CircuitOpenError):
+        await stack(make_request(), lambda request: breaker(request, upstream))
+    assert upstream.calls == 2
+    assert len(clock.sleeps) == 2
+
+
+async def test_cancellation_is_neither_success_nor_failure(make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1)
+    expire_later = asyncio.Event()
+
+    async def hang(request: Any) -> Any:
+        await expire_later.wait()
+
+    task = asyncio.create_task(breaker(make_request(), hang))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert breaker.state == "closed" and breaker.fail_counter == 0
+
+
+async def test_pybreaker_listeners_and_exclusions(make_request: Any) -> None:
+    changes: list[tuple[str, str]] = []
+
+    class Listener(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
+        def state_change(self, cb: Any, old: Any, new: Any) -> None:
+            changes.append((getattr(old, "name", ""), new.name))
+
+    class Business(Exception):
+        pass
+
+    breaker = CircuitBreaker(name="p", fail_max=1, exclude=[Business], listeners=[Listener()])
+
+    async def business(request: Any) -> Any:
+        raise Business
+
+    with pytest.raises(Business):
+        await breaker(make_request(), business)
+    assert breaker.state == "closed"
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(500)))
+    assert changes == [("closed", "open")]
+
+
+def test_a_breaker_cannot_silently_serve_two_providers() -> None:
+    breaker = CircuitBreaker()
+    breaker.bind("a")
+    breaker.bind("a")
+    with pytest.raises(ValueError, match="explicit"):
+        breaker.bind("b")
+    shared = CircuitBreaker(name="shared")
+    shared.bind("a")
+    shared.bind("b")
+    assert shared.name == "shared"
+
+
+_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from openresponses import CallContext, CircuitOpenError, InternalServerError, Request
+    from openresponses.middleware import CircuitBreaker
+    from openresponses.testing import Script, status_error, text
+    from openresponses.types import CreateResponseBody
+
+    url, name, action = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    async def main() -> None:
+        breaker = CircuitBreaker(name=name, fail_max=2, reset_timeout=60, redis_url=url)
+        request = Request(body=CreateResponseBody(model="m", input="x"), context=CallContext())
+        if action == "trip":
+            for _ in range(2):
+                try:
+                    await breaker(request, Script(status_error(503)))
+                except InternalServerError:
+                    pass
+            print(breaker.state)
+        else:
+            upstream = Script(text("ok"))
+            try:
+                await breaker(request, upstream)
+                print("called", upstream.calls)
+            except CircuitOpenError as exc:
+                print("rejected", exc.provider, round(exc.reopens_in), upstream.calls)
+
+    asyncio.run(main())
+    """
+)
+
+
+def _run_child(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+async def test_two_processes_share_the_open_state_through_redis(redis_server: str, make_request: Any) -> None:
+    name = f"shared-{uuid.uuid4().hex[:8]}"
+    assert _run_child(redis_server, name, "probe") == "called 1"
+    assert _run_child(redis_server, name, "trip") == "open"
+    # A second, independent process sees the open breaker and fails fast.
+    out = _run_child(redis_server, name, "probe").split()
+    assert out[:2] == ["rejected", name]
+    assert 58 <= int(out[2]) <= 60
+    assert out[3] == "0"
+    # So does this process, through its own breaker object.
+    local = CircuitBreaker(name=name, fail_max=2, reset_timeout=60, redis_url=redis_server)
+    assert local.state == "open"
+    with pytest.raises(CircuitOpenError):
+        await local(make_request(), Script(text("never")))
+    # Closing it here closes it for everyone.
+    local.close()
+    assert _run_child(redis_server, name, "probe") == "called 1"
+
+
+def test_repr_and_validation() -> None:
+    assert "storage=redis" in repr(CircuitBreaker(name="x", redis_url="redis://127.0.0.1:1/0"))
+    with pytest.raises(ValueError):
+        CircuitBreaker(fail_max=0)
+    with pytest.raises(ValueError, match="at most one"):
+        CircuitBreaker(redis_url="redis://x", state_storage=pybreaker.CircuitMemoryStorage("closed"))
