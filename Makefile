@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make demo   installs the package and runs the offline demo (scripted server on loopback)
+#   make demo   installs the package (with the otel extra) and runs the offline demo on loopback
 #   make test   installs what the tests need (Python extras, redis-server) and runs the suite
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 .PHONY: demo test install install-dev system-deps lint typecheck bench
 
 install:
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[otel]'
 
 install-dev:
 	$(PIP) install -q -e '.[all,dev]'

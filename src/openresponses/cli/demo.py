@@ -1,16 +1,26 @@
-"""The offline demo: a scripted Open Responses server on loopback, streamed through the client.
+"""The offline demo: scripted Open Responses servers on loopback, driven through the client.
 
-Everything runs in this process on 127.0.0.1; nothing leaves the machine. Sections are added as
-capabilities land (resilience, tracing).
+Everything runs in this process on 127.0.0.1; nothing leaves the machine. Three sections:
+
+1. a reasoning model's answer streamed event by event (core install);
+2. surviving a bad provider: a rate limit and a dropped connection, retried and failed over,
+   with the OpenTelemetry trace printed as a tree (needs the ``otel`` extra; skipped with a hint
+   otherwise);
+3. a stream cut mid-answer, continued on the next provider into one coherent answer.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
+from typing import Any
 
 from .._client import AsyncClient
-from ..testing import ScriptedServer, text
-from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent
+from .._provider import Provider
+from ..middleware.failover import Failover
+from ..middleware.retry import Retry, RetryPolicy
+from ..testing import ScriptedServer, reset_before_headers, reset_mid_stream, status, text
+from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent, UnknownEvent
 
 _REASONING = (
     "The user asks what Open Responses is. Explain it in one or two sentences, then mention streaming."
@@ -19,18 +29,22 @@ _ANSWER = (
     "Open Responses is an open, provider-neutral specification for LLM APIs, derived from the "
     "OpenAI Responses API: typed items in, typed items out, and semantic streaming events."
 )
+_FIRST_HALF = "TCP keeps its promises: every byte arrives,"
+_SECOND_HALF = " in order, or the sender is told it did not."  # what a model continuing would send
+
+Style = Callable[[str], str]
 
 
-def _style(color: bool) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[str], str]]:
-    def wrap(code: str) -> Callable[[str], str]:
+def _styles(color: bool) -> tuple[Style, Style, Style, Style]:
+    def wrap(code: str) -> Style:
         return (lambda s: f"\033[{code}m{s}\033[0m") if color else (lambda s: s)
 
-    return wrap("2;3"), wrap("1"), wrap("36")
+    return wrap("2;3"), wrap("1"), wrap("36"), wrap("33")
 
 
 async def stream_section(server: ScriptedServer, color: bool) -> None:
     """Stream a reasoning + message answer: reasoning deltas and text deltas printed distinctly."""
-    dim, bold, cyan = _style(color)
+    dim, bold, cyan, _ = _styles(color)
     server.push(text(_ANSWER, reasoning=_REASONING, event_delay=0.004))
     async with AsyncClient(base_url=server.base_url, api_key="demo-key") as client:
         print(bold("1. Streaming a reasoning model's answer") + f"  ({server.base_url})")
@@ -63,8 +77,95 @@ async def stream_section(server: ScriptedServer, color: bool) -> None:
     print(cyan("[final]     ") + f"status={final.status} id={final.id} served by {final.provider!r}\n")
 
 
+async def failover_section(color: bool) -> None:
+    """A rate limit, then a dropped connection on the primary; the backup answers. Traced."""
+    _, bold, cyan, yellow = _styles(color)
+    print(bold("2. Surviving a bad provider: retry, then failover, traced with OpenTelemetry"))
+    telemetry: list[Any] = []
+    if importlib.util.find_spec("opentelemetry.sdk") is not None:
+        from .. import exporters
+        from ..middleware.metrics import Metrics
+        from ..middleware.tracing import Tracing
+
+        memory = exporters.memory()
+        telemetry = [
+            Tracing(tracer_provider=memory.tracer_provider),
+            Metrics(meter_provider=memory.meter_provider),
+        ]
+    else:
+        memory = None
+        print(
+            yellow("   (install the otel extra to see the trace: pip install 'openresponses-python[otel]')")
+        )
+    async with (
+        ScriptedServer([status(429, retry_after=0.2), reset_before_headers()]) as primary,
+        ScriptedServer(
+            [text("It will be sunny in Paris tomorrow.", reasoning="Look up the forecast")]
+        ) as backup,
+    ):
+        failover = Failover(
+            [
+                Provider(
+                    "primary", primary.base_url, middleware=[Retry(RetryPolicy(attempts=2, jitter="none"))]
+                ),
+                Provider("backup", backup.base_url),
+            ]
+        )
+        async with AsyncClient(middleware=[*telemetry, failover]) as client:
+            print(cyan("   primary: 429 Retry-After 0.2s, then a dropped connection; backup: healthy"))
+            async with client.responses.stream(model="demo-model", input="Weather in Paris?") as stream:
+                print(cyan("[answer]    "), end="")
+                async for event in stream:
+                    if isinstance(event, OutputTextDeltaEvent):
+                        print(event.delta, end="", flush=True)
+                final = await stream.get_final_response()
+    print(
+        "\n"
+        + cyan("[final]     ")
+        + f"served by {final.provider!r} after {len(primary.requests)} primary attempts"
+    )
+    if memory is not None:
+        print()
+        print(memory.render_last_trace())
+    print()
+
+
+async def midstream_section(color: bool) -> None:
+    """The primary's connection drops mid-answer; the backup continues the same message."""
+    _, bold, cyan, yellow = _styles(color)
+    print(bold("3. A stream cut mid-answer, continued on the next provider"))
+    async with (
+        ScriptedServer([reset_mid_stream(after_events=11, text=_FIRST_HALF + _SECOND_HALF)]) as primary,
+        ScriptedServer([text(_SECOND_HALF)]) as backup,
+    ):
+        failover = Failover(
+            [Provider("primary", primary.base_url), Provider("backup", backup.base_url)], midstream="continue"
+        )
+        async with AsyncClient(middleware=[failover]) as client:
+            print(cyan("[answer]    "), end="")
+            async with client.responses.stream(
+                model="demo-model", input="Explain TCP in one sentence."
+            ) as stream:
+                async for event in stream:
+                    if isinstance(event, OutputTextDeltaEvent):
+                        print(event.delta, end="", flush=True)
+                    elif isinstance(event, UnknownEvent):
+                        print(yellow(f"⟨{event.type}⟩"), end="", flush=True)
+                final = await stream.get_final_response()
+    sent = backup.requests[0].body["input"] if backup.requests else None
+    print()
+    print(cyan("[final]     ") + repr(final.output_text))
+    if isinstance(sent, list) and sent:
+        print(
+            cyan("[backup]    ") + f"received the original input plus the partial answer ({len(sent)} items)"
+        )
+    print()
+
+
 async def run_demo(*, color: bool = False) -> int:
-    """Run every demo section against one scripted loopback server."""
+    """Run every demo section on loopback servers."""
     async with ScriptedServer() as server:
         await stream_section(server, color)
+    await failover_section(color)
+    await midstream_section(color)
     return 0
