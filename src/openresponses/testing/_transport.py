@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,39 +21,24 @@ from .._decode import decode_events, first_error
 from .._errors import (
     APIConnectionError,
     APIStatusError,
-    InternalServerError,
     ProtocolError,
-    RateLimitError,
-    status_error_class,
 )
 from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
-from ..transports.http import parse_retry_after
-from ..types import CompactResponse, ErrorBody, Response, StreamEvent
+from ..transports.base import status_error_from_body
+from ..types import CompactResponse, Response, StreamEvent
 from ._script import Scenario, ScenarioQueue, Wire, text
 
 __all__ = ["RecordedRequest", "ScriptedTransport", "play", "status_error"]
 
-_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
 
 def reason_phrase(code: int) -> str:
-    """The standard reason phrase for an HTTP status (``"Unknown"`` if not listed)."""
-    return _REASONS.get(code, "OK" if code == 200 else "Unknown")
+    """The standard reason phrase for an HTTP status (``"Unknown"`` if there is none)."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,39 +82,7 @@ def status_error(
         message = f"Scripted HTTP {code}."
         body = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     raw = body if isinstance(body, bytes) else json.dumps(dict(body)).encode()
-    lowered = {k.lower(): v for k, v in (headers or {}).items() if k.lower() != "set-cookie"}
-    # Mirrors HTTPTransport._status_error so in-process and loopback tests see the same error.
-    parsed: Any = None
-    error = None
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = raw.decode("utf-8", "replace")
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        try:
-            error = ErrorBody.model_validate(parsed).error
-        except ValidationError:
-            error = None
-    if error is not None:
-        detail = error.message or ""
-        if error.code:
-            detail += f" (code {error.code})"
-    elif isinstance(parsed, str) and parsed:
-        detail = parsed[:300]
-    else:
-        detail = reason or reason_phrase(code)
-    cls = status_error_class(code)
-    kwargs: dict[str, Any] = dict(
-        status_code=code,
-        request_id=lowered.get("x-request-id"),
-        body=parsed,
-        error=error,
-        headers=lowered,
-        provider=provider,
-    )
-    if cls in (RateLimitError, InternalServerError):
-        kwargs["retry_after"] = parse_retry_after(lowered)
-    return cls(f"HTTP {code} from {provider!r}: {detail}", **kwargs)
+    return status_error_from_body(code, raw, headers or {}, provider=provider, reason=reason)
 
 
 async def _pause(seconds: float | None) -> None:

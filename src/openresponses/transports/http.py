@@ -7,9 +7,6 @@ straight from bytes into typed events, every event of a network chunk in one pyd
 
 from __future__ import annotations
 
-import email.utils
-import json
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -21,23 +18,20 @@ from .._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    InternalServerError,
     ProtocolError,
-    RateLimitError,
-    status_error_class,
 )
 from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
 from .._version import __version__
-from ..types import CompactResponse, ErrorBody, Response, StreamEvent
+from ..types import CompactResponse, Response, StreamEvent
+from .base import parse_retry_after, status_error_from_body
 
-__all__ = ["DEFAULT_TIMEOUT", "HTTPTransport"]
+__all__ = ["DEFAULT_TIMEOUT", "HTTPTransport", "parse_retry_after"]
 
 #: Connect quickly, but let a long stream run: ``read`` bounds the gap between two chunks.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0)
 _MAX_ERROR_BODY = 64 * 1024
-_MAX_RETRY_AFTER = 600.0
 
 
 class HTTPTransport:
@@ -155,62 +149,13 @@ class HTTPTransport:
 
     async def _status_error(self, response: httpx.Response) -> APIStatusError:
         body = await _read_capped(response)
-        status = response.status_code
-        parsed: Any = None
-        error = None
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = body.decode("utf-8", "replace")
-        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-            try:
-                error = ErrorBody.model_validate(parsed).error
-            except ValidationError:
-                error = None
-        if error is not None:
-            detail = error.message or response.reason_phrase or "error"
-            if error.code:
-                detail += f" (code {error.code})"
-        elif isinstance(parsed, str) and parsed:
-            detail = parsed[:300]
-        else:
-            detail = response.reason_phrase or "error"
-        cls = status_error_class(status)
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "set-cookie"}
-        kwargs: dict[str, Any] = dict(
-            status_code=status,
-            request_id=response.headers.get("x-request-id"),
-            body=parsed,
-            error=error,
-            headers=headers,
+        return status_error_from_body(
+            response.status_code,
+            body,
+            response.headers,
             provider=self._target.provider,
+            reason=response.reason_phrase,
         )
-        if cls in (RateLimitError, InternalServerError):
-            kwargs["retry_after"] = parse_retry_after(response.headers)
-        return cls(f"HTTP {status} from {self._target.provider!r}: {detail}", **kwargs)
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date), capped."""
-    value: float | None = None
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            value = float(ms) / 1000.0
-        except ValueError:
-            value = None
-    if value is None:
-        raw = headers.get("retry-after")
-        if raw is not None:
-            try:
-                value = float(raw)
-            except ValueError:
-                parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-                if parsed is not None:
-                    value = parsed.timestamp() - time.time()
-    if value is None or value != value or value < 0:  # NaN or negative
-        return None if value is None or value != value else 0.0
-    return min(value, _MAX_RETRY_AFTER)
 
 
 def _timeout_kind(exc: httpx.TimeoutException) -> Any:

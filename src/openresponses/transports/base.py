@@ -1,0 +1,101 @@
+"""What every transport shares: turning an HTTP error reply into the typed error, sans I/O.
+
+The HTTP transport and the in-process scripted transport both call this, so a test over either
+sees exactly the same class, message, ``retry_after`` and parsed error body.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._errors import APIStatusError, InternalServerError, RateLimitError, status_error_class
+from ..types import ErrorBody
+
+__all__ = ["parse_retry_after", "status_error_from_body"]
+
+_MAX_RETRY_AFTER = 600.0
+
+
+def status_error_from_body(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    provider: str,
+    reason: str | None = None,
+) -> APIStatusError:
+    """The typed error for a non-success reply: class by status, spec error body parsed if any.
+
+    The message names the status, the provider and the server's error message and code — never
+    request headers, so no credential can leak into it.
+    """
+    parsed: Any = None
+    error = None
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = body.decode("utf-8", "replace")
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        try:
+            error = ErrorBody.model_validate(parsed).error
+        except ValidationError:
+            error = None
+    fallback = reason or _phrase(status)
+    if error is not None:
+        detail = error.message or fallback
+        if error.code:
+            detail += f" (code {error.code})"
+    elif isinstance(parsed, str) and parsed:
+        detail = parsed[:300]
+    else:
+        detail = fallback
+    lowered = {k.lower(): v for k, v in headers.items() if k.lower() != "set-cookie"}
+    cls = status_error_class(status)
+    kwargs: dict[str, Any] = dict(
+        status_code=status,
+        request_id=lowered.get("x-request-id"),
+        body=parsed,
+        error=error,
+        headers=lowered,
+        provider=provider,
+    )
+    if cls in (RateLimitError, InternalServerError):
+        kwargs["retry_after"] = parse_retry_after(lowered)
+    return cls(f"HTTP {status} from {provider!r}: {detail}", **kwargs)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date), capped."""
+    value: float | None = None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            value = float(ms) / 1000.0
+        except ValueError:
+            value = None
+    if value is None:
+        raw = headers.get("retry-after")
+        if raw is not None:
+            try:
+                value = float(raw)
+            except ValueError:
+                parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+                if parsed is not None:
+                    value = parsed.timestamp() - time.time()
+    if value is None or value != value or value < 0:  # NaN or negative
+        return None if value is None or value != value else 0.0
+    return min(value, _MAX_RETRY_AFTER)
