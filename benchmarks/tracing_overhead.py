@@ -1,12 +1,15 @@
 """CPU cost of Tracing + Metrics: per streamed delta and per request, against no telemetry.
 
-Run: ``python benchmarks/tracing_overhead.py [--deltas 2000] [--rounds 15]``
+Run: ``python benchmarks/tracing_overhead.py [--deltas 2000] [--rounds 15] [--flush-every 1]``
 
-Two pipelines, each measured bare and with ``Tracing()`` + ``Metrics()`` (default levels), in
+Three pipelines, each measured bare and with ``Tracing()`` + ``Metrics()`` (default levels), in
 interleaved rounds (bare, traced, traced, bare, ...) so drift hits both alike; medians printed:
 
-- ``http``: the real client path, ``HTTPTransport`` over ``httpx.MockTransport`` serving SSE bytes
-  (SSE decoding and event validation included, as in production);
+- ``loopback``: the real client over a real socket: ``AsyncClient(base_url=...)`` against the
+  loopback server of ``_server.py`` running in another process (its CPU is not billed here),
+  one HTTP chunk per ``--flush-every`` events (default 1: a server flushing every token);
+- ``http``: the client's ``HTTPTransport`` over ``httpx.MockTransport`` serving the same SSE bytes
+  in 512-byte chunks (SSE decoding and event validation included, no socket);
 - ``in-process``: pre-built event objects, no decoding at all (the worst case for the ratio,
   since the baseline does almost nothing per event).
 
@@ -22,11 +25,16 @@ import argparse
 import asyncio
 import gc
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import httpx
+from _server import Endpoint, serve_in_process
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -81,11 +89,21 @@ class InProcess:
         return None
 
 
+def frames(events: list[StreamEvent]) -> list[bytes]:
+    """The SSE bytes of each event, then ``[DONE]``."""
+    out = [encode_event(e.model_dump_json(exclude_unset=True).encode()) for e in events]
+    return [*out, b"data: [DONE]\n\n"]
+
+
+def loopback_routes(events: list[StreamEvent], flush_every: int) -> dict[str, Endpoint]:
+    sse = frames(events)
+    flushes = [b"".join(sse[i : i + flush_every]) for i in range(0, len(sse), flush_every)]
+    final = events[-1].response.model_dump_json(exclude_unset=True).encode()  # type: ignore[union-attr]
+    return {"/v1/responses": Endpoint(body=final, stream=flushes)}
+
+
 def http_transport(events: list[StreamEvent]) -> HTTPTransport:
-    body = (
-        b"".join(encode_event(e.model_dump_json(exclude_unset=True).encode()) for e in events)
-        + b"data: [DONE]\n\n"
-    )
+    body = b"".join(frames(events))
     final = events[-1].response.model_dump_json(exclude_unset=True).encode()  # type: ignore[union-attr]
     chunks = [body[i : i + 512] for i in range(0, len(body), 512)]  # ~ network-sized chunks
 
@@ -132,10 +150,10 @@ async def cpu(action: Callable[[], Any], repeat: int) -> float:
     return (time.process_time() - start) / repeat
 
 
-async def compare(name: str, make: Callable[[], Any], action: Callable[[AsyncClient], Any], repeat: int,
-                  rounds: int) -> tuple[float, float]:  # fmt: skip
-    bare = AsyncClient(transport=make())
-    traced = AsyncClient(transport=make(), middleware=telemetry())
+async def compare(name: str, make: Callable[..., AsyncClient], action: Callable[[AsyncClient], Any],
+                  repeat: int, rounds: int) -> tuple[float, float]:  # fmt: skip
+    bare = make()
+    traced = make(middleware=telemetry())
     for client in (bare, traced):  # warm up
         await action(client)
     bare_s: list[float] = []
@@ -149,18 +167,19 @@ async def compare(name: str, make: Callable[[], Any], action: Callable[[AsyncCli
     return statistics.median(bare_s), statistics.median(traced_s)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--deltas", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=15)
-    args = parser.parse_args()
-    events = build_events(args.deltas)
+async def run(args: argparse.Namespace, events: list[StreamEvent], base_url: str) -> None:
     n_events = len(events)
-    print(f"stream: {args.deltas} deltas, {n_events} events; {args.rounds} interleaved rounds; medians\n")
+    print(
+        f"stream: {args.deltas} deltas, {n_events} events; loopback: {args.flush_every} event(s) per "
+        f"HTTP chunk; {args.rounds} interleaved rounds; medians\n"
+    )
     print(f"{'case':<28}{'bare':>12}{'traced':>12}{'extra':>12}{'ratio':>9}{'extra/delta':>14}")
-    for label, make in (("http", lambda: http_transport(events)), ("in-process", lambda: InProcess(events))):
+    cases: list[tuple[str, Callable[..., AsyncClient]]] = [
+        ("loopback", lambda **kw: AsyncClient(base_url=base_url + "/v1", **kw)),
+        ("http", lambda **kw: AsyncClient(transport=http_transport(events), **kw)),
+        ("in-process", lambda **kw: AsyncClient(transport=InProcess(events), **kw)),
+    ]
+    for label, make in cases:
         bare, traced = await compare(label, make, stream_once, 3, args.rounds)
         extra = traced - bare
         print(
@@ -176,5 +195,18 @@ async def main() -> None:
     print("\nextra/delta = (traced - bare) / deltas: all telemetry cost of the stream spread over its deltas")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--deltas", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--flush-every", type=int, default=1, help="loopback: events per HTTP chunk")
+    args = parser.parse_args()
+    events = build_events(args.deltas)
+    with serve_in_process(loopback_routes(events, args.flush_every)) as base:
+        asyncio.run(run(args, events, base))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

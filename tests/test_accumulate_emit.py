@@ -5,7 +5,7 @@ from __future__ import annotations
 from openresponses._accumulate import Accumulator
 from openresponses._emit import EventBuilder, replay
 from openresponses.testing import assert_valid_stream
-from openresponses.types import FunctionCall, Message, ReasoningItem, StreamEvent
+from openresponses.types import FunctionCall, Message, ReasoningItem, StreamEvent, parse_event
 
 
 def everything() -> EventBuilder:
@@ -113,3 +113,35 @@ def test_replay_streams_a_whole_response_back() -> None:
     for event in events:
         acc.feed(event)
     assert acc.snapshot() == final
+
+
+def test_output_deltas_are_counted_per_item_with_the_first_arrival() -> None:
+    events = everything().drain()
+    acc = Accumulator()
+    assert acc.deltas == 0 and acc.first_delta_at is None and acc.item_deltas(0) == 0
+    for event in events:
+        acc.feed(event)
+    deltas = [e for e in events if e.type.endswith(".delta")]
+    assert acc.deltas == len(deltas) > 0
+    by_item: dict[int, int] = {}
+    for event in deltas:
+        by_item[event.output_index] = by_item.get(event.output_index, 0) + 1  # type: ignore[union-attr]
+    assert {index: acc.item_deltas(index) for index in by_item} == by_item
+    assert acc.first_delta_at is not None
+    # A restart voids the items (and their counts), not the running total or the first arrival.
+    first = acc.first_delta_at
+    acc.feed(EventBuilder().extension("openresponses:stream.restarted"))
+    assert acc.deltas == len(deltas) and acc.first_delta_at == first
+    assert all(acc.item_deltas(index) == 0 for index in by_item)
+
+
+def test_an_extension_delta_without_an_output_index_is_ignored() -> None:
+    events = everything().drain()
+    acc = Accumulator()
+    for event in events[:4]:
+        acc.feed(event)
+    acc.feed(parse_event(b'{"type": "acme.audio.delta", "delta": "xx"}'))
+    assert acc.deltas == 0 and acc.events == 5
+    for event in events[4:]:
+        acc.feed(event)
+    assert acc.snapshot() == events[-1].response  # type: ignore[union-attr]

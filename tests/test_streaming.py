@@ -238,3 +238,42 @@ async def test_failing_tap_never_breaks_the_stream(caplog: pytest.LogCaptureFixt
     received = [event async for event in stream]
     assert len(received) == len(text_events())
     assert "observer bug" in caplog.text
+
+
+async def test_a_tap_without_deltas_sees_every_other_event_in_order_and_ends_once() -> None:
+    events = text_events()
+    every: list[str] = []
+    others: list[str] = []
+    ends: list[StreamEnd] = []
+    stream = EventStream(Source([events[:4], events[4:]]))
+    stream.tap(lambda e: every.append(f"all:{e.type}"))
+    stream.tap(lambda e: every.append(f"other:{e.type}"), ends.append, deltas=False)
+    stream.tap(lambda e: others.append(e.type), deltas=False)
+    received = [event.type async for event in stream]
+    non_delta = [t for t in received if t != "response.output_text.delta"]
+    assert others == non_delta
+    # Registration order is kept for the events both taps see; the delta-less tap misses deltas only.
+    expected: list[str] = []
+    for t in received:
+        expected.append(f"all:{t}")
+        if t != "response.output_text.delta":
+            expected.append(f"other:{t}")
+    assert every == expected
+    assert len(ends) == 1 and ends[0].error is None and ends[0].events == len(events)
+    # What such a tap reads instead: the accumulator's counters.
+    acc = stream.accumulator
+    assert acc.deltas == received.count("response.output_text.delta") == acc.item_deltas(0)
+    assert acc.item_deltas(1) == 0
+    assert acc.first_delta_at is not None
+
+
+async def test_next_batch_hands_over_buffered_events_and_ends_at_the_terminal() -> None:
+    events = text_events()
+    source = Source([events[:3], events[3:]])
+    ends: list[StreamEnd] = []
+    stream = EventStream(source).tap(on_end=ends.append)
+    batches = [await stream.next_batch() for _ in range(3)]
+    assert [len(b) for b in batches] == [3, len(events) - 3, 0]
+    assert [e.type for b in batches for e in b] == [e.type for e in events]
+    assert stream.delivered == len(events) and stream.ended and source.closed
+    assert len(ends) == 1 and ends[0].error is None and ends[0].response is not None

@@ -6,18 +6,22 @@ Items are keyed by ``output_index``; a ``response.output_item.done`` item is aut
 replaces what the deltas built. A terminal event's ``response`` is authoritative for the whole
 response; if a server sends a terminal response with an empty ``output`` the accumulated items
 are used instead, so nothing streamed is lost.
+
+It also counts the output deltas (in all, and per output item) and notes when the first one
+arrived, so stream observers need no per-delta callback (``EventStream.tap(deltas=False)``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from .types import ContentPart, OutputItem, Response, StreamEvent
 
-__all__ = ["Accumulator"]
+__all__ = ["DELTA_TYPES", "Accumulator"]
 
 _RESPONSE_EVENTS = frozenset(
     {
@@ -30,6 +34,16 @@ _RESPONSE_EVENTS = frozenset(
     }
 )
 _TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
+#: The output deltas: what ``deltas``, ``first_delta_at`` and ``item_deltas`` count.
+DELTA_TYPES = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.reasoning.delta",
+        "response.reasoning_summary_text.delta",
+    }
+)
 _PART: TypeAdapter[ContentPart] = TypeAdapter(ContentPart)
 
 
@@ -47,6 +61,7 @@ class _Item:
     content: dict[int, _Part] = field(default_factory=dict)
     summary: dict[int, _Part] = field(default_factory=dict)
     arguments: list[str] = field(default_factory=list)
+    deltas: int = 0
 
 
 def _text_field(part_type: str) -> str:
@@ -56,12 +71,14 @@ def _text_field(part_type: str) -> str:
 class Accumulator:
     """Builds the response from its events. ``feed`` every event; ``snapshot()`` any time."""
 
-    __slots__ = ("_base", "_final", "_items", "events")
+    __slots__ = ("_base", "_deltas", "_final", "_first_delta_at", "_items", "events")
 
     def __init__(self) -> None:
         self._base: Response | None = None
         self._final: Response | None = None
         self._items: dict[int, _Item] = {}
+        self._deltas = 0
+        self._first_delta_at: float | None = None
         #: Number of events fed.
         self.events = 0
 
@@ -70,14 +87,52 @@ class Accumulator:
         """The terminal event's response, once it arrived."""
         return self._final
 
+    @property
+    def deltas(self) -> int:
+        """Output deltas fed (see ``DELTA_TYPES``), all items together; a restart does not reset it."""
+        return self._deltas
+
+    @property
+    def first_delta_at(self) -> float | None:
+        """``time.perf_counter()`` when the first output delta was fed (arrived), or ``None``."""
+        return self._first_delta_at
+
+    def item_deltas(self, output_index: int) -> int:
+        """Output deltas fed for the item at ``output_index`` (since the last restart)."""
+        state = self._items.get(output_index)
+        return 0 if state is None else state.deltas
+
+    def reopen(self) -> None:
+        """Forget the terminal response: the stream goes on elsewhere (a failover continuation
+        of a response whose ``response.failed`` was received but not passed on)."""
+        self._final = None
+
     def feed(self, event: StreamEvent) -> None:
         """Apply one event. Unknown and extension events are counted and otherwise ignored,
         except ``openresponses:stream.restarted``, which starts the response over."""
         self.events += 1
         etype = event.type
-        # Deltas first: they are the overwhelming majority.
-        if etype.endswith(".delta"):
-            self._delta(event, etype)
+        # Output deltas first: they are the overwhelming majority. Inlined: O(1), no call.
+        if etype in DELTA_TYPES:
+            self._deltas += 1
+            if self._first_delta_at is None:
+                self._first_delta_at = perf_counter()
+            index = event.output_index  # type: ignore[union-attr]
+            state = self._items.get(index)
+            if state is None:
+                state = self._items[index] = _Item()
+            state.deltas += 1
+            if etype == "response.function_call_arguments.delta":
+                state.arguments.append(event.delta)  # type: ignore[union-attr]
+            elif etype == "response.reasoning_summary_text.delta":
+                state.summary.setdefault(event.summary_index, _Part()).chunks.append(event.delta)  # type: ignore[union-attr]
+            else:
+                # output_text, refusal and reasoning deltas all live in a content part.
+                content = state.content
+                part = content.get(event.content_index)  # type: ignore[union-attr]
+                if part is None:  # not setdefault: no throwaway _Part per delta
+                    part = content[event.content_index] = _Part()  # type: ignore[union-attr]
+                part.chunks.append(event.delta)  # type: ignore[union-attr]
         elif etype in _RESPONSE_EVENTS:
             response: Response = event.response  # type: ignore[union-attr]
             if etype in _TERMINAL:
@@ -112,6 +167,8 @@ class Accumulator:
             if etype.endswith(".done"):
                 part.done = True
                 part.chunks.clear()
+        elif etype.endswith(".delta"):
+            self._extension_delta(event)
         elif etype.endswith(".done"):
             self._done(event, etype)
         elif etype == "openresponses:stream.restarted":
@@ -126,18 +183,20 @@ class Accumulator:
             state = self._items[index] = _Item()
         return state
 
-    def _delta(self, event: Any, etype: str) -> None:
-        state = self._items.get(event.output_index) or self._item(event.output_index)
-        if etype == "response.function_call_arguments.delta":
-            state.arguments.append(event.delta)
-        elif etype == "response.reasoning_summary_text.delta":
-            state.summary.setdefault(event.summary_index, _Part()).chunks.append(event.delta)
-        elif hasattr(event, "content_index"):
-            # output_text, refusal and reasoning deltas all live in a content part.
-            part = state.content.get(event.content_index)
-            if part is None:  # not setdefault: no throwaway _Part per delta
-                part = state.content[event.content_index] = _Part()
-            part.chunks.append(event.delta)
+    def _extension_delta(self, event: Any) -> None:
+        """A ``*.delta`` event outside ``DELTA_TYPES``: its text joins its content part, if it
+        names one (not counted as an output delta)."""
+        index = getattr(event, "output_index", None)
+        if not isinstance(index, int):
+            return
+        state = self._item(index)
+        content_index = getattr(event, "content_index", None)
+        delta = getattr(event, "delta", None)
+        if isinstance(content_index, int) and isinstance(delta, str):
+            part = state.content.get(content_index)
+            if part is None:
+                part = state.content[content_index] = _Part()
+            part.chunks.append(delta)
 
     def _done(self, event: Any, etype: str) -> None:
         if not hasattr(event, "output_index"):

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from ._errors import ProtocolError
 from ._sse import ServerSentEvent
 from .types import StreamEvent, parse_event, parse_events
+from .types.events import _validate_event
 
 __all__ = ["decode_events", "first_error", "parse_event_batch"]
 
@@ -45,9 +46,12 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
         if sse.data == b"[DONE]":
             return []
         try:
-            event = parse_event(sse.data)
-        except ValidationError as exc:
-            raise ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data) from exc
+            event = _validate_event(sse.data)  # parse_event's first step, without its call
+        except ValidationError:
+            try:
+                event = parse_event(sse.data)  # an extension event, or invalid
+            except ValidationError as exc:
+                raise ProtocolError(f"Invalid event: {first_error(exc)}", data=sse.data) from exc
         if sse.event is not None and sse.event != event.type:
             raise _mislabelled(sse, event)
         return [event]

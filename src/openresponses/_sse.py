@@ -6,7 +6,7 @@ line end), multi-line ``data:``, comment lines, the ``event:`` and ``id:`` field
 space after the colon, a leading BOM. It is shared by the client, transports and proxies.
 
 It is on the hot path, so the common shape (LF-only, ``event:`` + one ``data:`` line) takes a
-short route: one ``split`` per chunk and a prefix check per line.
+short route: one ``split`` per chunk, two prefix checks per event, parsed inline in ``feed``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import NamedTuple
 __all__ = ["SSEDecoder", "ServerSentEvent", "encode_event"]
 
 _BOM = b"\xef\xbb\xbf"
+_tuple_new = tuple.__new__  # builds a ServerSentEvent without its Python-level __new__
 
 
 class ServerSentEvent(NamedTuple):
@@ -73,6 +74,25 @@ class SSEDecoder:
             return []
         events: list[ServerSentEvent] = []
         for block in blocks:
+            # The fast path of _parse_block, inlined (one call less per event).
+            if block.startswith(b"event: "):
+                end = block.find(b"\n")
+                if end > 0 and block.startswith(b"data: ", end + 1) and block.find(b"\n", end + 1) < 0:
+                    events.append(
+                        _tuple_new(
+                            ServerSentEvent,
+                            (
+                                block[end + 7 :],
+                                block[7:end].decode("utf-8", "replace"),
+                                self.last_event_id,
+                                None,
+                            ),
+                        )
+                    )
+                    continue
+            elif block.startswith(b"data: ") and b"\n" not in block:
+                events.append(_tuple_new(ServerSentEvent, (block[6:], None, self.last_event_id, None)))
+                continue
             event = self._parse_block(block)
             if event is not None:
                 events.append(event)

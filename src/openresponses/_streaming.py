@@ -2,7 +2,8 @@
 
 :class:`EventStream` is an async iterator of typed events that owns its upstream connection.
 Middleware observe it with ``tap(on_event, on_end)`` (``on_end`` fires exactly once: at the
-terminal event, on error, or when the stream is closed or dropped early), pull ahead with
+terminal event, on error, or when the stream is closed or dropped early; ``deltas=False`` spares
+the call per output delta to observers that only count them: ``accumulator`` does), pull ahead with
 ``prime()`` (retry and failover commit only once a content event is buffered), bound it with
 ``limit()`` (first-event, idle and total deadlines), or transform it by building a new
 ``EventStream`` over their own async generator.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from ._accumulate import Accumulator
+from ._accumulate import DELTA_TYPES, Accumulator
 from ._errors import (
     APITimeoutError,
     OpenResponsesError,
@@ -46,9 +47,11 @@ logger = logging.getLogger("openresponses")
 
 _TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 _LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
-_LIFECYCLE_OR_TERMINAL = _LIFECYCLE | _TERMINAL
+# What _fill looks at: lifecycle events (not content), terminals (the end), errors (a failure).
+_WATCHED = _LIFECYCLE | _TERMINAL | {"error"}
 # Events whose delivery does more than count and notify: failures raise, terminals end the stream.
 _SPECIAL = frozenset({"error", "response.failed"}) | _TERMINAL
+_DELTAS = DELTA_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +90,17 @@ class EventStream:
         "_deadline",
         "_ended",
         "_exhausted",
+        "_failing",
+        "_feeds",
         "_first_event",
         "_idle",
+        "_limited",
+        "_on_delta",
         "_on_end",
         "_on_event",
         "_pending",
         "_source",
+        "_tapped",
         "delivered",
         "provider",
     )
@@ -101,15 +109,20 @@ class EventStream:
         self._source = source
         self._buffer: deque[StreamEvent] = deque()
         self._acc = Accumulator()
-        self._on_event: list[OnEvent] = []
+        self._feeds = True  # False while the accumulator is fed by a wrapped stream (_mirror)
+        self._on_event: list[OnEvent] = []  # every tap, in order: called for all but output deltas
+        self._on_delta: list[OnEvent] = []  # the taps that want output deltas too
+        self._tapped = False
         self._on_end: list[OnEnd] = []
         self._pending: BaseException | None = None
         self._exhausted = False
+        self._failing = False  # an error / response.failed event is buffered
         self._ended = False
         self._content_seen = False
         self._first_event: float | None = None
         self._idle: float | None = None
         self._deadline: float | None = None
+        self._limited = False  # any of the three limits set
         #: Events handed to the consumer so far.
         self.delivered = 0
         #: Name of the provider serving this stream (set by transports and failover).
@@ -117,14 +130,24 @@ class EventStream:
 
     # -- middleware API -------------------------------------------------------------------------
 
-    def tap(self, on_event: OnEvent | None = None, on_end: OnEnd | None = None) -> EventStream:
+    def tap(
+        self, on_event: OnEvent | None = None, on_end: OnEnd | None = None, *, deltas: bool = True
+    ) -> EventStream:
         """Observe events as they are delivered and the end, once. Returns this stream.
 
         Callbacks run inline (keep them O(1) per event) and must not raise: errors are logged
-        and swallowed so telemetry never breaks the call.
+        and swallowed so telemetry never breaks the call. With ``deltas=False``, ``on_event`` is
+        not called for the output deltas (``DELTA_TYPES``: text, refusal, function-call
+        arguments, reasoning and summary deltas), the bulk of a stream: an observer that only
+        counts them or times the first one reads ``accumulator.deltas``,
+        ``accumulator.item_deltas(i)`` and ``accumulator.first_delta_at`` instead, at no cost
+        per delta.
         """
         if on_event is not None:
             self._on_event.append(on_event)
+            if deltas:
+                self._on_delta.append(on_event)
+            self._tapped = True
         if on_end is not None:
             if self._ended:
                 self._call_end(on_end, StreamEnd(None, False, self.snapshot(), self.delivered))
@@ -152,6 +175,7 @@ class EventStream:
             self._idle = idle
         if deadline is not None:
             self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
+        self._limited = self._first_event is not None or self._idle is not None or self._deadline is not None
         return self
 
     async def prime(self) -> None:
@@ -180,7 +204,7 @@ class EventStream:
 
     @property
     def accumulator(self) -> Accumulator:
-        """The accumulator fed with every event received."""
+        """The accumulator fed with every event received (it also counts the output deltas)."""
         return self._acc
 
     @property
@@ -203,18 +227,37 @@ class EventStream:
                 raise StopAsyncIteration
             if self._pending is not None or self._exhausted:
                 self._raise_end()
-            await self._fill()
+            if self._limited:
+                await self._fill()
+                continue
+            # _fill without limits, inlined: one coroutine less per network chunk.
+            try:
+                batch = await self._source.__anext__()
+            except StopAsyncIteration:
+                self._exhausted = True
+                continue
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except BaseException as exc:
+                self._pending = exc
+                self._exhausted = True
+                continue
+            if self._take(batch):
+                await self._close_source()  # release the connection now, not at [DONE]
         event = buffer.popleft()
-        if event.type in _SPECIAL:
+        etype = event.type
+        if etype in _SPECIAL:
             return self._deliver(event)
         # The hot path (deltas), inlined: count, notify taps, hand over.
         self.delivered += 1
-        if self._on_event:
-            for callback in self._on_event:
-                try:
-                    callback(event)
-                except Exception:
-                    logger.exception("stream tap %r failed", callback)
+        if self._tapped:
+            callbacks = self._on_delta if etype in _DELTAS else self._on_event
+            if callbacks:  # taps with deltas=False cost this check per delta, no call
+                for callback in callbacks:
+                    try:
+                        callback(event)
+                    except Exception:
+                        logger.exception("stream tap %r failed", callback)
         return event
 
     async def next_batch(self) -> list[StreamEvent]:
@@ -222,15 +265,40 @@ class EventStream:
 
         For bridges that move events in batches (the sync client): one hop, many events.
         """
+        buffer = self._buffer
+        while not buffer:  # as in __anext__
+            if self._ended:
+                if self._pending is not None:
+                    pending, self._pending = self._pending, None
+                    raise pending
+                return []
+            if self._pending is not None or self._exhausted:
+                self._raise_end()
+            await self._fill()
+        if not self._tapped and not self._failing:
+            # Nothing to do event by event: hand the buffer over (a terminal can only be last).
+            batch = list(buffer)
+            buffer.clear()
+            self.delivered += len(batch)
+            if batch[-1].type in _TERMINAL:
+                self._finish(None, abandoned=False)
+            return batch
+        batch = []
         try:
-            first = await self.__anext__()
-        except StopAsyncIteration:
-            return []
-        batch = [first]
-        try:
-            while self._buffer and not self._ended:
-                batch.append(self._deliver(self._buffer.popleft()))
+            while buffer and not self._ended:
+                event = buffer.popleft()
+                etype = event.type
+                if etype in _SPECIAL:
+                    batch.append(self._deliver(event))
+                    continue
+                # As in __anext__, inlined: this moves every event of a wrapped stream.
+                self.delivered += 1
+                if self._tapped:
+                    self._notify(event, etype)
+                batch.append(event)
         except Exception as exc:
+            if not batch:
+                raise
             # Deliver what we have; the error surfaces on the next call.
             self._pending = exc
         return batch
@@ -269,14 +337,30 @@ class EventStream:
         if etype == "error" or etype == "response.failed":
             self._fail(event)
         self.delivered += 1
-        for callback in self._on_event:
+        if self._tapped:
+            self._notify(event, etype)
+        if etype in _TERMINAL:
+            self._finish(None, abandoned=False)
+        return event
+
+    def _notify(self, event: StreamEvent, etype: str) -> None:
+        for callback in self._on_delta if etype in _DELTAS else self._on_event:
             try:
                 callback(event)
             except Exception:
                 logger.exception("stream tap %r failed", callback)
-        if etype in _TERMINAL:
-            self._finish(None, abandoned=False)
-        return event
+
+    def _mirror(self, inner: EventStream) -> None:
+        """Share ``inner``'s accumulator instead of feeding one: for a wrapper whose source
+        yields ``inner.next_batch()`` batches unchanged (failover before any recovery), so each
+        event is accumulated once and batches need no scan. ``_own_accumulator()`` ends it,
+        before the source yields anything else."""
+        self._acc = inner._acc
+        self._feeds = False
+
+    def _own_accumulator(self) -> None:
+        """Feed the (shared) accumulator from now on: the stream it mirrored has ended."""
+        self._feeds = True
 
     def _fail(self, event: StreamEvent) -> None:
         """Deliver the failure events to taps, then raise ``ResponseFailedError``."""
@@ -288,11 +372,7 @@ class EventStream:
                 if events[-1].type == "response.failed":
                     break
         for failed in events:
-            for callback in self._on_event:
-                try:
-                    callback(failed)
-                except Exception:
-                    logger.exception("stream tap %r failed", callback)
+            self._notify(failed, failed.type)
         error_event = events[0]
         payload = getattr(error_event, "error", None) if error_event.type == "error" else None
         response = self.snapshot()
@@ -319,10 +399,10 @@ class EventStream:
     async def _fill(self) -> None:
         """Receive one batch from the source into the buffer, or record why there is none."""
         try:
-            if self._first_event is None and self._idle is None and self._deadline is None:
-                batch = await self._source.__anext__()  # no limits: skip a coroutine hop
-            else:
+            if self._limited:
                 batch = await self._next_source_batch()
+            else:
+                batch = await self._source.__anext__()  # no limits: skip a coroutine hop
         except StopAsyncIteration:
             self._exhausted = True
             return
@@ -332,20 +412,39 @@ class EventStream:
             self._pending = exc
             self._exhausted = True
             return
-        feed = self._acc.feed
+        if self._take(batch):
+            await self._close_source()  # release the connection now, not at [DONE]
+
+    def _take(self, batch: Sequence[StreamEvent]) -> bool:
+        """Accumulate and buffer a received batch, up to its terminal event; True at the end."""
+        if not self._feeds and self._content_seen and batch:
+            # Mirroring (_mirror): these are the wrapped stream's delivered batches, already fed
+            # to the shared accumulator, where failures never appear and a terminal is last.
+            self._buffer.extend(batch)
+            if batch[-1].type in _TERMINAL:
+                self._exhausted = True
+                return True
+            return False
+        feed = self._acc.feed if self._feeds else None
         append = self._buffer.append
         for event in batch:
-            feed(event)
+            if feed is not None:
+                feed(event)
             append(event)
             etype = event.type
-            if etype in _LIFECYCLE_OR_TERMINAL:
+            if etype in _WATCHED:
+                if etype == "error":
+                    self._failing = self._content_seen = True
+                    continue
                 if etype in _TERMINAL:
+                    if etype == "response.failed":
+                        self._failing = True
                     self._content_seen = True
                     self._exhausted = True
-                    await self._close_source()  # release the connection now, not at [DONE]
-                    return
+                    return True
             elif not self._content_seen:
                 self._content_seen = True
+        return False
 
     async def _next_source_batch(self) -> Sequence[StreamEvent]:
         waits: list[tuple[float, str, float]] = []

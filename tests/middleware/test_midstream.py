@@ -186,3 +186,25 @@ async def test_a_content_policy_failure_mid_stream_is_not_recovered(pair: Any, r
     with pytest.raises(ResponseFailedError):
         await consume(a, b, recorder, "restart")
     assert len(b.requests) == 0
+
+
+async def test_the_caller_stream_counts_every_delta_across_a_restart(pair: Any, recorder: Any) -> None:
+    a, b = pair
+    a.push(reset_mid_stream(after_events=6, text="Hello world, this is partial"))
+    b.push(text("A fresh full answer", chunks=4))
+    events, final, stream = await consume(a, b, recorder, "restart")
+    delivered = [e for e in events if e.type == "response.output_text.delta"]
+    # One accumulator per caller stream: before the restart it is the first provider's (each
+    # event accumulated once), after it the caller's stream feeds it; counts run on.
+    assert stream.accumulator.deltas == len(delivered) > 4
+    assert stream.accumulator.first_delta_at is not None
+    assert final.output_text == "A fresh full answer"
+
+
+async def test_an_unrecovered_failure_keeps_the_partial_response(pair: Any, recorder: Any) -> None:
+    a, b = pair
+    a.push(failed("refused", code="content_filter", type="invalid_request", after_text="Some text"))
+    with pytest.raises(ResponseFailedError) as info:
+        await consume(a, b, recorder, "continue")
+    response = info.value.response
+    assert response is not None and response.output_text == "Some text"

@@ -132,6 +132,7 @@ class LocalTransport:
         self.target = Target(name, base_url)
         self.requests: list[Request] = []
         self.gate: asyncio.Event | None = None
+        self.batch = 1  # events per source batch (one network chunk)
 
     async def __call__(self, request: Request, /) -> Reply:
         self.requests.append(request)
@@ -142,12 +143,13 @@ class LocalTransport:
             return outcome
         events: list[StreamEvent] = list(outcome)
         gate = self.gate
+        size = self.batch
 
         async def source() -> AsyncIterator[list[StreamEvent]]:
-            for index, event in enumerate(events):
+            for index in range(0, len(events), size):
                 if gate is not None and index == 4:
                     await gate.wait()  # blocks forever unless set: for cancellation tests
-                yield [event]
+                yield events[index : index + size]
 
         return EventStream(source(), provider=self.target.provider)
 
@@ -324,6 +326,31 @@ async def test_stream_with_reasoning_message_and_function_call() -> None:
     # Items are ordered in time and nested inside the attempt.
     assert attempt.start_time <= reasoning.start_time <= reasoning.end_time <= message.start_time  # type: ignore[operator]
     assert call_item.end_time <= attempt.end_time <= call.end_time  # type: ignore[operator]
+
+
+async def test_coalesced_chunks_keep_the_span_events_in_order_and_ttft_consistent() -> None:
+    rec = Recorder()
+    transport = LocalTransport(rich_events())
+    transport.batch = 7  # lifecycle events and the first deltas arrive together
+    client = client_for(transport, Tracing(tracer_provider=rec.provider))
+    async with client.responses.stream(model="m", input="Weather?") as stream:
+        await stream.get_final_response()
+    attempt, call = rec.one("attempt 1 p"), rec.one("chat m")
+    assert [e.name for e in attempt.events] == [
+        "response.created",
+        "response.in_progress",
+        sc.EVENT_FIRST_CHUNK,
+        "response.completed",
+    ]
+    first_chunk = attempt.events[2]
+    ttft = (attempt.attributes or {})[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
+    assert (first_chunk.attributes or {})[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] == ttft
+    assert attempt.start_time <= first_chunk.timestamp <= attempt.events[3].timestamp  # type: ignore[operator]
+    a = dict(call.attributes or {})
+    assert a[sc.OR_STREAM_DELTAS] == 8
+    assert 0 < a[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < (call.end_time - call.start_time) / 1e9  # type: ignore[operator]
+    counts = {s.name: (s.attributes or {})[sc.OR_ITEM_DELTAS] for s in rec.children(attempt)}
+    assert counts == {"reasoning": 3, "message": 3, "function_call get_weather": 2}
 
 
 async def test_break_out_of_stream_ends_every_span_marked_abandoned() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._accumulate import DELTA_TYPES  # the output deltas the accumulator counts
 from .._errors import APIStatusError, APITimeoutError, ResponseFailedError
 from .._pipeline import AttrValue, Request, Target
 from ..exporters import semconv as sc
@@ -44,15 +45,6 @@ Redactor = Callable[[str, str], "str | None"]
 ``delta``. It runs before anything is recorded; if it raises, the content is dropped.
 """
 
-DELTA_TYPES = frozenset(
-    {
-        "response.output_text.delta",
-        "response.refusal.delta",
-        "response.function_call_arguments.delta",
-        "response.reasoning.delta",
-        "response.reasoning_summary_text.delta",
-    }
-)
 LIFECYCLE_TYPES = frozenset({"response.created", "response.queued", "response.in_progress"})
 TERMINAL_TYPES = frozenset({"response.completed", "response.failed", "response.incomplete"})
 

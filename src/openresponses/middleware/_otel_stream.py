@@ -4,9 +4,12 @@ A :class:`StreamTrace` is fed by ``EventStream.tap``: ``on_event`` for each deli
 ``finish`` once at the end. It never attaches a context (spans are parented explicitly), so it is
 safe whatever task or thread iterates the stream, and whenever the stream ends.
 
-Per-delta work at the default level is O(1): a dict lookup and a counter on the item, plus one
-clock read for the very first delta; an item's byte size is read from the item when it ends
-(or from the stream's partial snapshot when the stream is abandoned). Levels (``Tracing(stream_events=...)``):
+At levels ``none`` and ``items`` (the default) it costs nothing per delta: it taps with
+``deltas=False`` and reads the delta counts (per item, in all) and the first delta's arrival time
+from the stream's accumulator, which counts them anyway; the ``gen_ai.first_chunk`` span event
+is added at the next parent-span event (the terminal event or an ``error``) or at the end,
+stamped with that arrival time. An item's byte size is read from the item when it ends (or from
+the stream's partial snapshot when the stream ends first). Levels (``Tracing(stream_events=...)``):
 
 - ``none``: counts only, no item spans and no span events;
 - ``items`` (default): item spans, lifecycle events, delta counts and sizes as attributes;
@@ -24,6 +27,7 @@ from typing import Literal
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
+from .._accumulate import Accumulator
 from .._pipeline import AttrValue
 from .._streaming import StreamEnd
 from ..exporters import semconv as sc
@@ -77,18 +81,22 @@ class _Item:
         "budget",
         "bytes",
         "deltas",
+        "index",
         "last_recorded",
         "pending_bytes",
         "recorded",
         "sample",
+        "seen",
         "span",
         "stride",
         "window",
     )
 
-    def __init__(self, span: Span | None, budget: int) -> None:
+    def __init__(self, span: Span | None, budget: int, index: int) -> None:
         self.span = span
-        self.deltas = 0
+        self.index = index
+        self.deltas = 0  # set from the accumulator when the item span ends
+        self.seen = 0  # deltas delivered to the tap (levels "deltas" and "spans" only)
         self.bytes = 0
         # delta-event sampling state (level "deltas")
         self.budget = budget
@@ -101,55 +109,70 @@ class _Item:
 
 
 class StreamTrace:
-    """Spans and events for one event stream, under ``parent`` (an attempt or call span)."""
+    """Spans and events for one event stream, under ``parent`` (an attempt or call span).
+
+    ``accumulator`` is the stream's (``EventStream.accumulator``): the delta counts and the first
+    delta's arrival time come from it. ``per_delta`` says whether ``on_event`` must see the deltas
+    (tap with ``deltas=per_delta``).
+    """
 
     __slots__ = (
         "_content",
         "_ctx",
         "_level",
         "_tracer",
-        "closed_deltas",
+        "acc",
         "ended",
-        "first_delta",
+        "first_chunk_recorded",
         "items",
         "items_seen",
         "last_event",
-        "orphan_deltas",
         "parent",
+        "per_delta",
         "started",
     )
 
-    def __init__(self, tracer: Tracer, parent: Span, level: int, content: Content, started: float) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        parent: Span,
+        level: int,
+        content: Content,
+        started: float,
+        accumulator: Accumulator,
+    ) -> None:
         self._tracer = tracer
         self.parent = parent
         self._ctx = trace.set_span_in_context(parent)
         self._level = level
         self._content = content
         self.started = started
-        self.closed_deltas = 0  # deltas of items whose span has ended
-        self.orphan_deltas = 0  # deltas outside any traced item (level "none", or malformed streams)
+        self.acc = accumulator
+        self.per_delta = level >= 2
         self.items_seen = 0
-        self.first_delta: float | None = None
+        self.first_chunk_recorded = level == 0  # level "none": no span events
         self.last_event: str | None = None
         self.items: dict[int, _Item] = {}
         self.ended = False
+
+    @property
+    def first_delta(self) -> float | None:
+        """``time.perf_counter()`` at the arrival of the first output delta, if one arrived."""
+        return self.acc.first_delta_at
 
     # -- per event --------------------------------------------------------------------------------
 
     def on_event(self, event: StreamEvent) -> None:
         etype = event.type
         if etype in DELTA_TYPES:
-            # The hot path: a dict lookup and one addition (sizes come from the item at its end).
-            if self.first_delta is None:
-                self._first_delta()
+            # Levels "deltas" and "spans" only (the others tap with deltas=False).
+            if not self.first_chunk_recorded:
+                self._first_chunk()
             item = self.items.get(event.output_index)  # type: ignore[union-attr]
-            if item is None:
-                self.orphan_deltas += 1
-            elif item.sample:
-                item.deltas += 1
-                self._delta_event(item, event)
-            else:
-                item.deltas += 1
+            if item is not None:
+                item.seen += 1
+                if item.sample:
+                    self._delta_event(item, event)
             return
         self.last_event = etype
         if self._level == 0:
@@ -166,8 +189,12 @@ class StreamTrace:
                     index = getattr(event, "summary_index", None)
                 item.span.add_event(etype, {"openresponses.part.index": int(index or 0)})
         elif etype in LIFECYCLE_TYPES or etype in TERMINAL_TYPES:
+            if etype in TERMINAL_TYPES and not self.first_chunk_recorded:
+                self._first_chunk()
             self._lifecycle(event)
         elif etype == "error":
+            if not self.first_chunk_recorded:
+                self._first_chunk()
             error = getattr(event, "error", None)
             attrs: dict[str, AttrValue] = {}
             code = getattr(error, "code", None) or getattr(error, "type", None)
@@ -177,13 +204,17 @@ class StreamTrace:
         if self._level >= 3:
             self._event_span(event)
 
-    def _first_delta(self) -> None:
-        now = time.perf_counter()
-        self.first_delta = now
-        if self._level >= 1:
-            self.parent.add_event(
-                sc.EVENT_FIRST_CHUNK, {sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: now - self.started}
-            )
+    def _first_chunk(self) -> None:
+        """The ``gen_ai.first_chunk`` span event, once a delta arrived, stamped with its arrival."""
+        first = self.acc.first_delta_at
+        if first is None:
+            return
+        self.first_chunk_recorded = True
+        now_ns = time.time_ns()
+        at_ns = now_ns - max(0, int((time.perf_counter() - first) * 1e9))
+        self.parent.add_event(
+            sc.EVENT_FIRST_CHUNK, {sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: first - self.started}, at_ns
+        )
 
     def _lifecycle(self, event: StreamEvent) -> None:
         attrs: dict[str, AttrValue] = {sc.OR_SEQUENCE_NUMBER: int(getattr(event, "sequence_number", 0) or 0)}
@@ -219,7 +250,7 @@ class StreamTrace:
         span = self._tracer.start_span(name, context=self._ctx, attributes=attrs)
         self.items_seen += 1
         budget = max(0, max_span_events(span) - _RESERVED_EVENTS) if self._level >= 2 else 0
-        self.items[index] = _Item(span, budget)
+        self.items[index] = _Item(span, budget, index)
 
     def _item_done(self, event: StreamEvent) -> None:
         index = int(getattr(event, "output_index", -1))
@@ -246,7 +277,7 @@ class StreamTrace:
         if span is None:
             return
         state.span = None
-        self.closed_deltas += state.deltas
+        state.deltas = self.acc.item_deltas(state.index)
         span.set_attribute(sc.OR_ITEM_DELTAS, state.deltas)
         span.set_attribute(sc.OR_ITEM_DELTA_BYTES, state.bytes)
         if self._level >= 2:
@@ -269,11 +300,11 @@ class StreamTrace:
         item.pending_bytes += len(delta.encode("utf-8", "replace"))
         if item.span is None or item.recorded >= item.budget:
             return
-        if (item.deltas - item.last_recorded) < item.stride:
+        if (item.seen - item.last_recorded) < item.stride:
             return
         attrs: dict[str, AttrValue] = {
-            sc.OR_DELTA_INDEX: item.deltas,
-            sc.OR_DELTA_REPRESENTS: item.deltas - item.last_recorded,
+            sc.OR_DELTA_INDEX: item.seen,
+            sc.OR_DELTA_REPRESENTS: item.seen - item.last_recorded,
             sc.OR_DELTA_BYTES: item.pending_bytes,
         }
         text = self._content.text("delta", delta)
@@ -281,7 +312,7 @@ class StreamTrace:
             attrs[sc.OR_DELTA_TEXT] = text
         item.span.add_event(sc.EVENT_DELTA, attrs)
         item.recorded += 1
-        item.last_recorded = item.deltas
+        item.last_recorded = item.seen
         item.pending_bytes = 0
         if item.recorded % item.window == 0:
             item.stride *= 2
@@ -308,6 +339,8 @@ class StreamTrace:
         if self.ended:
             return
         self.ended = True
+        if not self.first_chunk_recorded:
+            self._first_chunk()
         if end is not None:
             error = end.error
         ended_by = (
@@ -322,8 +355,8 @@ class StreamTrace:
 
     @property
     def deltas(self) -> int:
-        """Deltas received so far (ended items, open items and deltas outside any item)."""
-        return self.closed_deltas + self.orphan_deltas + sum(state.deltas for state in self.items.values())
+        """Output deltas received so far (all items, and deltas outside any item)."""
+        return self.acc.deltas
 
     def summary(self, end: StreamEnd | None = None) -> dict[str, AttrValue]:
         """Stream counters for the parent span (``end.events`` counts the delivered events)."""

@@ -294,6 +294,9 @@ class Failover:
             return reply
         recovery = _Recovery(self, request, reply, index)
         outer = EventStream(recovery.run(), provider=name)
+        # Until a recovery, the caller's stream passes the provider's events on unchanged:
+        # accumulate them once, in the provider stream's accumulator (see _Recovery._recover).
+        outer._mirror(reply)
         recovery.outer = outer
         return outer
 
@@ -304,7 +307,13 @@ async def _discard(reply: Reply) -> None:
 
 
 class _Recovery:
-    """Feeds the caller's stream from the current provider; recovers when it breaks mid-way."""
+    """Feeds the caller's stream from the current provider; recovers when it breaks mid-way.
+
+    Until the first recovery the caller's stream (``outer``) mirrors the first provider's
+    accumulator, which already holds exactly the events passed on (plus, once it failed, the
+    failure: ``response.failed``, which errors re-raised from here report as before); at the
+    first recovery ``outer`` takes that accumulator over and feeds it from then on (a restart
+    resets it, a continuation appends to the partial message)."""
 
     def __init__(self, failover: Failover, request: Request, stream: EventStream, index: int) -> None:
         self.failover = failover
@@ -331,6 +340,14 @@ class _Recovery:
                     continue
                 if not batch:
                     return
+                if self.splice is None and not self.offset and not self.recoveries:
+                    # Nothing recovered yet: pass the batch on as it is.
+                    self.since_start += len(batch)
+                    seq = batch[-1].sequence_number
+                    if seq is not None:
+                        self.last_seq = seq
+                    yield batch
+                    continue
                 out = self._rewrite(batch)
                 if self.splice is not None and out and out[-1].type in _TERMINAL:
                     if len(out) > 1:
@@ -439,6 +456,13 @@ class _Recovery:
         self.since_start = 0
         self.current = reply
         self.index = index
+        outer = self.outer
+        if outer is not None and not outer._feeds:
+            # The mirrored stream is gone: the caller's stream feeds its accumulator from now on.
+            # A failure event it received (``response.failed``) never reached the caller.
+            outer._own_accumulator()
+            if mode == "continue":
+                outer.accumulator.reopen()
         return marker
 
 

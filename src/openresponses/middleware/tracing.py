@@ -225,8 +225,14 @@ class _CallTrace:
                     # Nothing traced it yet (a cache hit, or a stream rebuilt by a middleware):
                     # with no attempt at all, items go under the call span; otherwise only counts.
                     level = owner._level if self.request.context.attempts == 0 else 0
-                    stream = StreamTrace(owner._tracer, self.span, level, owner._content, self.started)
-                    reply.tap(stream.on_event, lambda end: self._stream_end(end, stream, own=True))
+                    stream = StreamTrace(
+                        owner._tracer, self.span, level, owner._content, self.started, reply.accumulator
+                    )
+                    reply.tap(
+                        stream.on_event,
+                        lambda end: self._stream_end(end, stream, own=True),
+                        deltas=stream.per_delta,
+                    )
             else:
                 self.finish(None, None, {})
         except Exception:
@@ -343,10 +349,12 @@ class _AttemptTrace:
     def on_reply(self, reply: Reply) -> Reply:
         if isinstance(reply, EventStream):
             owner = self.call._owner
-            stream = StreamTrace(owner._tracer, self.span, owner._level, owner._content, self.started)
+            stream = StreamTrace(
+                owner._tracer, self.span, owner._level, owner._content, self.started, reply.accumulator
+            )
             self.stream = stream
             self.call.streams[id(reply)] = stream
-            reply.tap(stream.on_event, self._stream_end)
+            reply.tap(stream.on_event, self._stream_end, deltas=stream.per_delta)
             return reply
         attrs: dict[str, AttrValue] = {sc.OR_ATTEMPT_OUTCOME: "ok"}
         if isinstance(reply, Response | CompactResponse) and reply.id:

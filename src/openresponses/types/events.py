@@ -407,6 +407,10 @@ _EVENT_ADAPTER: TypeAdapter[KnownStreamEvent] = TypeAdapter(
 _EVENT_LIST_ADAPTER: TypeAdapter[list[KnownStreamEvent]] = TypeAdapter(
     list[Annotated[KnownStreamEvent, Field(discriminator="type")]]
 )
+# The core validators, called directly on the hot path (``TypeAdapter.validate_json`` is a Python
+# wrapper that only forwards its default options).
+_validate_event = _EVENT_ADAPTER.validator.validate_json
+_validate_event_list = _EVENT_LIST_ADAPTER.validator.validate_json
 
 
 def _is_unknown_tag(exc: ValidationError) -> bool:
@@ -426,7 +430,7 @@ def parse_event(data: bytes | str) -> StreamEvent:
     spec (bad JSON, a missing required field of a known event) raises ``ValidationError``.
     """
     try:
-        return _EVENT_ADAPTER.validate_json(data)
+        return _validate_event(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         if _is_unknown_tag(exc):
             return UnknownEvent.model_validate_json(data)
@@ -443,7 +447,7 @@ def parse_events(payloads: list[bytes]) -> list[StreamEvent]:
     if not payloads:
         return []
     try:
-        events: list[StreamEvent] = list(_EVENT_LIST_ADAPTER.validate_json(b"[" + b",".join(payloads) + b"]"))
+        events: list[StreamEvent] = list(_validate_event_list(b"[" + b",".join(payloads) + b"]"))
     except ValidationError:
         events = []
     if len(events) != len(payloads):
