@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import ValidationError
-
-from .._decode import decode_events, first_error
+from .._decode import decode_events
 from .._errors import (
     APIConnectionError,
     APIStatusError,
@@ -26,8 +24,8 @@ from .._errors import (
 from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
-from ..transports.base import status_error_from_body
-from ..types import CompactResponse, Response, StreamEvent
+from ..transports.base import parse_reply_body, status_error_from_body
+from ..types import StreamEvent
 from ._script import Scenario, ScenarioQueue, Wire, text
 
 __all__ = ["RecordedRequest", "ScriptedTransport", "play", "status_error"]
@@ -124,16 +122,7 @@ async def play(
             + ("ReadError" if wire.end == "reset" else "RemoteProtocolError"),
             provider=provider,
         )
-    model: type[Response] | type[CompactResponse] = (
-        CompactResponse if request.operation == "compact" else Response
-    )
-    try:
-        parsed = model.model_validate_json(body)
-    except ValidationError as exc:
-        raise ProtocolError(f"Invalid {model.__name__} body: {first_error(exc)}", data=body) from exc
-    if isinstance(parsed, Response):
-        parsed._provider = provider
-    return parsed
+    return parse_reply_body(body, request.operation, provider)
 
 
 def _raise(exc: BaseException) -> Reply:

@@ -15,10 +15,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import APIStatusError, InternalServerError, RateLimitError, status_error_class
-from ..types import ErrorBody
+from .._decode import first_error
+from .._errors import (
+    APIStatusError,
+    InternalServerError,
+    ProtocolError,
+    RateLimitError,
+    status_error_class,
+)
+from .._pipeline import Operation
+from ..types import CompactResponse, ErrorBody, Response
 
-__all__ = ["parse_retry_after", "status_error_from_body"]
+__all__ = ["parse_reply_body", "parse_retry_after", "status_error_from_body"]
 
 _MAX_RETRY_AFTER = 600.0
 
@@ -69,6 +77,21 @@ def status_error_from_body(
     if cls in (RateLimitError, InternalServerError):
         kwargs["retry_after"] = parse_retry_after(lowered)
     return cls(f"HTTP {status} from {provider!r}: {detail}", **kwargs)
+
+
+def parse_reply_body(body: bytes, operation: Operation, provider: str) -> Response | CompactResponse:
+    """A success body as the typed result of ``operation``, stamped with the provider that served it.
+
+    Raises ``ProtocolError`` (naming the first invalid field, with the bytes) when it does not fit.
+    """
+    model: type[Response] | type[CompactResponse] = CompactResponse if operation == "compact" else Response
+    try:
+        parsed = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ProtocolError(f"Invalid {model.__name__} body: {first_error(exc)}", data=body) from exc
+    if isinstance(parsed, Response):
+        parsed._provider = provider
+    return parsed
 
 
 def _phrase(status: int) -> str:

@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
-from .._decode import decode_events, first_error
+from .._decode import decode_events
 from .._errors import (
     APIConnectionError,
     APIStatusError,
@@ -24,8 +23,8 @@ from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
 from .._version import __version__
-from ..types import CompactResponse, Response, StreamEvent
-from .base import parse_retry_after, status_error_from_body
+from ..types import StreamEvent
+from .base import parse_reply_body, parse_retry_after, status_error_from_body
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPTransport", "parse_retry_after"]
 
@@ -112,16 +111,7 @@ class HTTPTransport:
             ) from exc
         finally:
             await response.aclose()
-        model: type[Response] | type[CompactResponse] = (
-            CompactResponse if request.operation == "compact" else Response
-        )
-        try:
-            parsed = model.model_validate_json(body)
-        except ValidationError as exc:
-            raise ProtocolError(f"Invalid {model.__name__} body: {first_error(exc)}", data=body) from exc
-        if isinstance(parsed, Response):
-            parsed._provider = provider
-        return parsed
+        return parse_reply_body(body, request.operation, provider)
 
     def _build(self, request: Request) -> httpx.Request:
         path = "/responses/compact" if request.operation == "compact" else "/responses"
