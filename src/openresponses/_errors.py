@@ -321,7 +321,12 @@ class CircuitOpenError(RejectedError):
 
 
 class RetryBudgetExhausted(RejectedError):
-    """The retry budget is spent: too many retries among recent requests."""
+    """The retry budget is spent: too many retries among recent requests.
+
+    For custom middleware that refuse a call on a spent budget. ``Retry`` itself does not raise
+    it: when the budget stops a retry it re-raises the original error with a note, so
+    ``except RateLimitError`` keeps working whatever the stack order.
+    """
 
 
 class AllProvidersFailed(OpenResponsesError, ExceptionGroup):
