@@ -243,3 +243,26 @@ def test_repr_and_validation() -> None:
         CircuitBreaker(fail_max=0)
     with pytest.raises(ValueError, match="at most one"):
         CircuitBreaker(redis_url="redis://x", state_storage=pybreaker.CircuitMemoryStorage("closed"))
+
+
+async def test_redis_backed_breaker_counts_a_later_interruption_off_the_loop(redis_server: str) -> None:
+    # With shared state every step is a Redis round trip, run in a worker thread; the failure seen
+    # at stream end (a tap, which cannot await) is handed to one too, and still opens the breaker.
+    breaker = CircuitBreaker(name=f"redis-stream-{uuid.uuid4().hex}", fail_max=1, redis_url=redis_server)
+    async with (
+        ScriptedServer([reset_mid_stream(after_events=5)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[breaker]) as client,
+    ):
+        async with client.responses.stream(model="m", input="x") as stream:
+            assert breaker.state == "closed"
+            with pytest.raises(StreamInterrupted):
+                async for _ in stream:
+                    pass
+        for _ in range(100):
+            if breaker.state == "open":
+                break
+            await asyncio.sleep(0.01)
+        assert breaker.state == "open"
+        with pytest.raises(CircuitOpenError):
+            await client.responses.create(model="m", input="x")
+    assert len(server.requests) == 1

@@ -14,6 +14,7 @@ that (``StreamInterrupted``, a ``response.failed`` mid-stream) counts as a failu
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -269,15 +270,30 @@ class CircuitBreaker:
             with self._lock:
                 self._probes -= 1
 
+    @property
+    def _remote(self) -> bool:
+        # Shared storage means network round trips: keep them off the event loop.
+        return self._redis_url is not None or self._redis is not None or self._storage is not None
+
+    async def _step(self, step: Callable[..., Any], *args: Any) -> Any:
+        """Run a state-machine step: inline in memory, in a worker thread when the state is remote.
+
+        Each step takes only threading locks and never awaits, so either place is safe; in a
+        thread a slow Redis delays this call only, not every task on the loop.
+        """
+        if self._remote:
+            return await asyncio.to_thread(step, *args)
+        return step(*args)
+
     async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
-        probe = self._admit(request)
+        probe = await self._step(self._admit, request)
         reply: Reply | None = None
         try:
             reply = await call_next(request)
             if isinstance(reply, EventStream):
                 await reply.prime()  # a stream is a success once committed
         except Exception as exc:
-            self._failure(request, exc, probe)
+            await self._step(self._failure, request, exc, probe)
             if isinstance(reply, EventStream):
                 await reply.aclose()
             raise
@@ -286,11 +302,21 @@ class CircuitBreaker:
             if isinstance(reply, EventStream):
                 await reply.aclose()
             raise
-        self._success(request, probe)
+        await self._step(self._success, request, probe)
         if isinstance(reply, EventStream):
             reply.tap(on_end=lambda end: self._on_stream_end(request, end))
         return reply
 
     def _on_stream_end(self, request: Request, end: StreamEnd) -> None:
-        if end.error is not None and not end.abandoned and isinstance(end.error, Exception):
+        if end.error is None or end.abandoned or not isinstance(end.error, Exception):
+            return
+        if not self._remote:
             self._failure(request, end.error, probe=False)
+            return
+        # A tap cannot await: hand the remote update to a worker thread, fire and forget.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # ended outside a loop (e.g. a dropped stream collected late)
+            self._failure(request, end.error, probe=False)
+            return
+        loop.run_in_executor(None, self._failure, request, end.error, False)
