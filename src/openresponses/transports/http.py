@@ -83,12 +83,8 @@ class HTTPTransport:
         provider = self._target.provider
         try:
             response = await self._client.send(http_request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(
-                f"Connection error: {type(exc).__name__}: {exc}", provider=provider
-            ) from exc
+            raise _connection_error(exc, provider, f"Connection error: {type(exc).__name__}: {exc}") from exc
 
         if response.status_code >= 300:
             raise await self._status_error(response)
@@ -103,12 +99,9 @@ class HTTPTransport:
             return EventStream(_sse_batches(response, provider), provider=provider)
         try:
             body = await response.aread()
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(
-                f"Connection lost reading the body: {type(exc).__name__}", provider=provider
-            ) from exc
+            message = f"Connection lost reading the body: {type(exc).__name__}"
+            raise _connection_error(exc, provider, message) from exc
         finally:
             await response.aclose()
         return parse_reply_body(body, request.operation, provider)
@@ -146,6 +139,14 @@ class HTTPTransport:
             provider=self._target.provider,
             reason=response.reason_phrase,
         )
+
+
+def _connection_error(exc: httpx.HTTPError, provider: str, message: str) -> APIConnectionError:
+    """The typed error for an httpx failure: a timeout names its kind, anything else is a
+    connection error with ``message`` (the caller chains the httpx error as ``__cause__``)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(_timeout_kind(exc), provider=provider)
+    return APIConnectionError(message, provider=provider)
 
 
 def _timeout_kind(exc: httpx.TimeoutException) -> Any:
@@ -199,12 +200,9 @@ async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator
                     raise
                 if events:
                     yield events
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(_timeout_kind(exc), provider=provider) from exc
     except httpx.HTTPError as exc:
-        raise APIConnectionError(
-            f"Connection lost while streaming: {type(exc).__name__}: {exc}", provider=provider
-        ) from exc
+        message = f"Connection lost while streaming: {type(exc).__name__}: {exc}"
+        raise _connection_error(exc, provider, message) from exc
     finally:
         await response.aclose()
     if decoder.pending.strip():
