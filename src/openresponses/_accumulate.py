@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from .types import ContentPart, OutputItem, Response, StreamEvent
+from .types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 
 __all__ = ["DELTA_TYPES", "Accumulator"]
 
@@ -33,7 +34,6 @@ _RESPONSE_EVENTS = frozenset(
         "response.incomplete",
     }
 )
-_TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 #: The output deltas: what ``deltas``, ``first_delta_at`` and ``item_deltas`` count.
 DELTA_TYPES = frozenset(
     {

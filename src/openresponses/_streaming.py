@@ -40,13 +40,13 @@ from ._errors import (
     StreamInterrupted,
 )
 from .types import Response, StreamEvent
+from .types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
+from .types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 
 __all__ = ["AsyncResponseStream", "EventStream", "OnEnd", "OnEvent", "StreamEnd"]
 
 logger = logging.getLogger("openresponses")
 
-_TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
-_LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
 # What _fill looks at: lifecycle events (not content), terminals (the end), errors (a failure).
 _WATCHED = _LIFECYCLE | _TERMINAL | {"error"}
 # Events whose delivery does more than count and notify: failures raise, terminals end the stream.

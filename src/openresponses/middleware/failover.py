@@ -36,6 +36,8 @@ from .._pipeline import Handler, Reply, Request
 from .._provider import Provider
 from .._streaming import EventStream, _stamp
 from ..types import Response, StreamEvent
+from ..types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
+from ..types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 from ._policy import DEFAULT_RETRY_STATUSES, is_content_policy, is_context_length, reason_of
 from .retry import FAILOVER_STATE_KEY
 
@@ -51,9 +53,6 @@ RESTARTED_EVENT = "openresponses:stream.restarted"
 CONTINUED_EVENT = "openresponses:stream.continued"
 #: Extension field on the final response listing each mid-stream recovery.
 RECOVERY_FIELD = "openresponses:recovery"
-
-_LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
-_TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 
 
 def should_failover(exc: BaseException) -> bool:
