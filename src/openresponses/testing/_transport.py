@@ -24,7 +24,7 @@ from .._errors import (
 from .._pipeline import Reply, Request, Target
 from .._sse import SSEDecoder
 from .._streaming import EventStream
-from ..transports.base import parse_reply_body, status_error_from_body
+from ..transports._reply import parse_reply_body, status_error_from_body
 from ..types import StreamEvent
 from ._script import Scenario, ScenarioQueue, Wire, text
 

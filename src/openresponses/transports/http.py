@@ -24,7 +24,7 @@ from .._sse import SSEDecoder
 from .._streaming import EventStream
 from .._version import __version__
 from ..types import StreamEvent
-from .base import parse_reply_body, parse_retry_after, status_error_from_body
+from ._reply import parse_reply_body, parse_retry_after, status_error_from_body
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPTransport", "parse_retry_after"]
 

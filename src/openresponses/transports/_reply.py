@@ -1,4 +1,4 @@
-"""What every transport shares: turning an HTTP error reply into the typed error, sans I/O.
+"""Turning an HTTP reply into a typed result, sans I/O: success bodies, error bodies, Retry-After.
 
 The HTTP transport and the in-process scripted transport both call this, so a test over either
 sees exactly the same class, message, ``retry_after`` and parsed error body.
