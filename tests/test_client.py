@@ -261,20 +261,23 @@ async def test_middleware_order_first_listed_is_outermost() -> None:
     assert calls == ["a>", "b>", "<b", "<a"]
 
 
-def test_terminal_middleware_must_be_last() -> None:
-    class Terminal:
-        is_terminal = True
-
-        async def __call__(self, request: Request, call_next: Handler) -> Reply:
-            raise NotImplementedError
+def test_an_endpoint_goes_last_or_as_endpoint() -> None:
+    from openresponses import Provider
+    from openresponses.middleware import Failover
+    from openresponses.testing import ScriptedTransport
 
     class Other:
         async def __call__(self, request: Request, call_next: Handler) -> Reply:
             return await call_next(request)
 
-    with pytest.raises(ValueError, match="must be the last middleware"):
-        AsyncClient(base_url="http://x/v1", middleware=[Terminal(), Other()])
-    AsyncClient(middleware=[Other(), Terminal()])  # no base_url needed: the terminal routes
+    failover = Failover([Provider("a", transport=ScriptedTransport())])
+    with pytest.raises(ValueError, match="pass it as endpoint="):
+        AsyncClient(base_url="http://x/v1", middleware=[failover, Other()])
+    # The 0.1 spelling (Failover last) and the explicit one build the same chain; no base_url needed.
+    assert AsyncClient(middleware=[Other(), failover]).endpoint is failover
+    assert AsyncClient(middleware=[Other()], endpoint=failover).endpoint is failover
+    with pytest.raises(ValueError, match="not both"):
+        AsyncClient(endpoint=failover, transport=ScriptedTransport())
 
 
 async def test_short_circuit_middleware_answering_a_stream_with_a_response_is_replayed() -> None:

@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
 from pydantic import ValidationError
 
 from ._errors import ProtocolError, RequestValidationError
-from ._pipeline import AttemptBoundary, CallContext, CallOptions, Handler, Middleware, Reply, Request, compose
+from ._pipeline import (
+    AsyncCloseable,
+    AttemptBoundary,
+    CallContext,
+    CallOptions,
+    Endpoint,
+    Handler,
+    Middleware,
+    Reply,
+    Request,
+    compose,
+)
 from ._streaming import AsyncResponseStream, EventStream, _stamp
 from .types import CompactResponse, CompactResponseBody, CreateResponseBody, Response
 
@@ -209,9 +220,9 @@ def _as_stream(reply: Reply) -> EventStream:
     if isinstance(reply, Response):
         # A middleware answered a stream request with a whole response (e.g. a cache hit):
         # replay it as the spec's event sequence so the caller's loop works unchanged.
-        from ._emit import replay
+        from ._emit import emit_response
 
-        return EventStream(_once(replay(reply)), provider=reply.provider)
+        return EventStream(_once(emit_response(reply)), provider=reply.provider)
     raise ProtocolError(f"Expected an event stream, got {type(reply).__name__}.")
 
 
@@ -232,11 +243,15 @@ class AsyncClient:
 
     ``base_url`` includes the version prefix (``http://localhost:8001/v1``); it and ``api_key``
     default to ``OPENRESPONSES_BASE_URL`` / ``OPENRESPONSES_API_KEY``. ``middleware`` runs
-    outermost first and ends in ``transport`` (by default HTTP to ``base_url``)::
+    outermost first and ends in the endpoint: ``endpoint=`` (a ``Failover``, a ``Provider``, any
+    handler), else ``transport`` (by default HTTP to ``base_url``). A ``Failover`` given as the
+    last middleware is taken as the endpoint, as before::
 
         client = AsyncClient(base_url="http://localhost:8001/v1", middleware=[Retry()])
         response = await client.responses.create(model="m", input="Hello")
         print(response.output_text)
+
+        client = AsyncClient(middleware=[Tracing(), Retry()], endpoint=Failover([primary, backup]))
     """
 
     def __init__(
@@ -250,22 +265,28 @@ class AsyncClient:
         middleware: Iterable[Middleware] = (),
         transport: Transport | None = None,
         provider: str = "default",
+        endpoint: Handler | None = None,
     ) -> None:
-        self._middleware: tuple[Middleware, ...] = tuple(middleware)
-        for index, layer in enumerate(self._middleware[:-1]):
-            if getattr(layer, "is_terminal", False):
+        layers = list(middleware)
+        if endpoint is None and layers and isinstance(layers[-1], Endpoint):
+            endpoint = layers.pop()  # the pre-0.2 spelling: Failover last in the middleware list
+        for index, layer in enumerate(layers):
+            if isinstance(layer, Endpoint):
                 raise ValueError(
-                    f"{type(layer).__name__} ends the chain and must be the last middleware "
-                    f"(found at position {index} of {len(self._middleware)})."
+                    f"{type(layer).__name__} ends the chain: pass it as endpoint=... (or last in the "
+                    f"middleware list); found at position {index} of {len(layers)}."
                 )
+        if endpoint is not None and transport is not None:
+            raise ValueError("pass endpoint=... or transport=..., not both")
+        self._middleware: tuple[Middleware, ...] = tuple(layers)
+        self._endpoint: Handler | None = endpoint
         self.base_url = base_url or os.environ.get(ENV_BASE_URL)
-        terminal = bool(self._middleware) and getattr(self._middleware[-1], "is_terminal", False)
         self._transport: Transport | None = transport
-        if transport is None and not terminal:
+        if transport is None and endpoint is None:
             if not self.base_url:
                 raise ValueError(
                     f"base_url is required: pass base_url=... or set {ENV_BASE_URL} "
-                    "(or end the middleware with Failover, or pass transport=...)."
+                    "(or pass endpoint=Failover([...]) or transport=...)."
                 )
             from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
 
@@ -277,7 +298,9 @@ class AsyncClient:
                 headers=default_headers,
                 http_client=http_client,
             )
-        endpoint: Handler = AttemptBoundary(self._transport) if self._transport is not None else _no_endpoint
+        if endpoint is None:
+            assert self._transport is not None
+            endpoint = AttemptBoundary(self._transport)
         self._handler = compose(self._middleware, endpoint)
         self.responses = AsyncResponses(self)
 
@@ -299,8 +322,13 @@ class AsyncClient:
 
     @property
     def middleware(self) -> tuple[Middleware, ...]:
-        """The middleware, outermost first."""
+        """The middleware, outermost first (the endpoint is not among them: see ``endpoint``)."""
         return self._middleware
+
+    @property
+    def endpoint(self) -> Handler | None:
+        """The endpoint given (a ``Failover``, a ``Provider``, ...), or ``None`` for the transport."""
+        return self._endpoint
 
     def build_request(
         self,
@@ -335,9 +363,10 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the transport and any middleware that holds resources."""
         for layer in self._middleware:
-            close = getattr(layer, "aclose", None)
-            if close is not None:
-                await close()
+            if isinstance(layer, AsyncCloseable):
+                await layer.aclose()
+        if isinstance(self._endpoint, AsyncCloseable):
+            await self._endpoint.aclose()
         if self._transport is not None:
             await self._transport.aclose()
 
@@ -348,8 +377,5 @@ class AsyncClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.base_url!r}, middleware={list(self._middleware)!r})"
-
-
-async def _no_endpoint(request: Request, /) -> Reply:  # pragma: no cover - guarded in __init__
-    raise RuntimeError("no transport configured")
+        endpoint = f", endpoint={self._endpoint!r}" if self._endpoint is not None else ""
+        return f"AsyncClient(base_url={self.base_url!r}, middleware={list(self._middleware)!r}{endpoint})"

@@ -234,7 +234,7 @@ class _Loader:
 def load_client_options(path: str | os.PathLike[str], *, chain: str | None = None) -> dict[str, Any]:
     """Read a TOML file and return keyword arguments for ``AsyncClient(...)`` / ``Client(...)``.
 
-    The result is ``{"middleware": [Timeout(total=deadline)?, Failover([...])]}``, each provider
+    The result is ``{"middleware": [Timeout(total=deadline)?], "endpoint": Failover([...])}``, each provider
     carrying ``[Retry, CircuitBreaker, Timeout]`` as configured (one ``RetryBudget`` shared by
     the whole client). ``chain`` picks a chain (default: ``default_chain``, or the only chain,
     or every provider in file order when there are no chains).
@@ -315,5 +315,4 @@ def load_client_options(path: str | os.PathLike[str], *, chain: str | None = Non
     middleware: list[Any] = []
     if chain_table.get("deadline") is not None:
         middleware.append(Timeout(chain_table["deadline"]))
-    middleware.append(failover)
-    return {"middleware": middleware}
+    return {"middleware": middleware, "endpoint": failover}

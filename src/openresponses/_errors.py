@@ -62,6 +62,12 @@ __all__ = [
     "status_error_class",
 ]
 
+#: Statuses worth repeating on the same server: request timeout, conflict (a lock), rate limit,
+#: and server faults other than "not implemented" / "version not supported" (those do not heal).
+#: ``openresponses.middleware._policy.decide`` is the one rule built on it; docs/resilience.md
+#: has the whole table.
+RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429} | set(range(500, 600)) - {501, 505})
+
 TimeoutKind = Literal["connect", "read", "write", "pool", "total", "first_event", "idle"]
 
 _MAX_SNIPPET = 500
@@ -132,7 +138,7 @@ class APIStatusError(OpenResponsesError):
         if should_retry in ("true", "false"):
             self.retryable = should_retry == "true"
         else:
-            self.retryable = status_code in (408, 409, 429) or status_code >= 500
+            self.retryable = status_code in RETRY_STATUSES
 
     @property
     def code(self) -> str | None:
@@ -299,9 +305,11 @@ class StreamInterrupted(StreamError):
     """The stream broke after events were delivered; the cause is ``__cause__``.
 
     Never a truncated answer reported as success: the partial response is in ``response``.
+    Not retryable: the consumer already saw part of the answer (``Failover(midstream=...)``
+    recovers it on another provider).
     """
 
-    retryable = True
+    retryable = False
 
 
 class RejectedError(OpenResponsesError):
@@ -309,9 +317,12 @@ class RejectedError(OpenResponsesError):
 
 
 class CircuitOpenError(RejectedError):
-    """The provider's circuit breaker is open. ``reopens_in``: seconds until it goes half-open."""
+    """The provider's circuit breaker is open. ``reopens_in``: seconds until it goes half-open.
 
-    retryable = True
+    Not retryable (failing fast is the breaker's purpose); ``Failover`` moves on at once.
+    """
+
+    retryable = False
 
     def __init__(self, provider: str, reopens_in: float | None = None) -> None:
         when = f"; half-open in {reopens_in:.1f}s" if reopens_in is not None else ""

@@ -10,34 +10,29 @@ the reply: observe a stream event by event with ``EventStream.tap`` or transform
 ``compose(middleware, endpoint)`` folds a list into one handler; ``middleware[0]`` is outermost.
 The result is itself a ``Handler``, so stacks nest (a ``Provider`` inside ``Failover`` has its own).
 
-Observability without coupling: middleware report what they decide through
-``request.context.record(kind, attributes)`` and every call to an upstream goes through an
-:class:`AttemptBoundary`, which asks the context's observers for per-attempt hooks. Tracing and
-Metrics are such observers; retry, failover, breakers and caches know nothing about them.
+Observability without coupling: middleware report what they decide as typed values,
+``request.context.record(FailedOver(source, target, reason))`` (see ``_decisions``), and every
+call to an upstream goes through an :class:`AttemptBoundary`, which asks the context's observers
+for per-attempt hooks. Tracing and Metrics are such observers, matching on the decision types;
+retry, failover, breakers and caches know nothing about them.
 
-The record vocabulary (``kind``: attributes), shared by the middleware that emit and the
-observers that read; attribute values are low-cardinality scalars, never secrets or content:
-
-- ``retry``: ``attempt`` (the number of the attempt about to start), ``wait_s``, ``reason``
-  (``retry-after`` or ``backoff``), ``error.type``
-- ``retry.budget_exhausted``: ``error.type``
-- ``failover``: ``from``, ``to`` (provider names; ``to`` is empty when none is left), ``reason``
-- ``hedge``: ``provider`` (the hedge started), ``after_s``; ``hedge.winner``: ``provider``
-- ``restart`` / ``continue``: ``from``, ``to``, ``events_discarded`` (mid-stream recovery)
-- ``breaker``: ``provider``, ``state`` (``open``, ``half-open``, ``closed``), ``previous``
-- ``breaker.rejected``: ``provider``, ``reopens_in_s``
-- ``timeout``: ``which`` (``total``, ``first_event``, ``idle``), ``limit_s``
-- ``cache``: ``hit`` (bool), ``similarity`` (float, on hits)
+Lifecycle without duck-typing: a layer that holds resources implements :class:`AsyncCloseable`;
+one that needs the name of the provider it guards implements :class:`ProviderBound`. Both are
+small protocols checked by mypy and by ``isinstance``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, overload, runtime_checkable
+
+from ._decisions import AttrValue, Decision, from_kind
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -46,15 +41,18 @@ if TYPE_CHECKING:
     from .types import CompactResponse, CompactResponseBody, CreateResponseBody, Response
 
 __all__ = [
+    "AsyncCloseable",
     "AttemptBoundary",
     "AttemptObserver",
     "AttrValue",
     "CallContext",
     "CallObserver",
     "CallOptions",
+    "Endpoint",
     "Handler",
     "Middleware",
     "Operation",
+    "ProviderBound",
     "Reply",
     "Request",
     "Target",
@@ -66,7 +64,6 @@ logger = logging.getLogger("openresponses")
 
 Reply: TypeAlias = "Response | CompactResponse | EventStream"
 Operation = Literal["create", "compact"]
-AttrValue: TypeAlias = "str | bool | int | float"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +92,8 @@ class CallObserver(Protocol):
     Observer methods must not raise: errors are logged and swallowed by the caller.
     """
 
-    def on_record(self, kind: str, attributes: Mapping[str, AttrValue]) -> None:
-        """A middleware decision: ``retry``, ``failover``, ``hedge``, ``breaker``, ``cache``, ..."""
+    def on_record(self, decision: Decision) -> None:
+        """A middleware decision (``Retried``, ``FailedOver``, ``BreakerChanged``, ...)."""
 
     def on_attempt(self, request: Request, number: int) -> AttemptObserver | None:
         """An attempt (one call to one upstream) starts; return hooks for it, or ``None``."""
@@ -124,22 +121,38 @@ class CallContext:
 
     ``attempts`` counts calls to upstreams so far; ``provider`` is the provider that served the
     reply (set when an attempt succeeds); ``observers`` get decisions and attempts;
-    ``deadline`` is an absolute ``time.monotonic()`` time set by ``Timeout`` for inner layers;
-    ``state`` is a scratch space for middleware that cooperate (keys are namespaced by module).
+    ``deadline`` is an absolute ``time.monotonic()`` time set by ``Timeout`` for inner layers.
+    State that only some layers may see travels on the :class:`Request` instead (it is scoped:
+    ``Request.within_failover`` is true only below a ``Failover``).
     """
 
     observers: list[CallObserver] = field(default_factory=list)
     attempts: int = 0
     provider: str | None = None
     deadline: float | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
 
-    def record(self, kind: str, attributes: Mapping[str, AttrValue]) -> None:
-        """Report a middleware decision to the observers. Never raises."""
+    @overload
+    def record(self, decision: Decision, /) -> None: ...
+
+    @overload
+    def record(self, decision: str, attributes: Mapping[str, AttrValue], /) -> None: ...
+
+    def record(self, decision: Decision | str, attributes: Mapping[str, AttrValue] | None = None, /) -> None:
+        """Report a middleware decision to the observers. Never raises.
+
+        Pass a typed value (``record(FailedOver("a", "b", "status_503"))``); the older
+        ``record(kind, attributes)`` spelling still works: known kinds become their typed value
+        (``"failover"`` a ``FailedOver``), others a ``Recorded``.
+        """
+        if isinstance(decision, str):
+            decision = from_kind(decision, attributes or {})
         for observer in self.observers:
             try:
-                observer.on_record(kind, attributes)
+                if _takes_kind(type(observer)):
+                    # An observer written for 0.1 (``on_record(kind, attributes)``) keeps working.
+                    observer.on_record(decision.kind, decision.attributes())  # type: ignore[call-arg]
+                else:
+                    observer.on_record(decision)
             except Exception:  # telemetry must never break the call
                 logger.exception("observer %r failed in on_record", observer)
 
@@ -150,6 +163,16 @@ class CallContext:
         return self.deadline - time.monotonic()
 
 
+@functools.cache
+def _takes_kind(observer_type: type) -> bool:
+    """Whether ``observer_type.on_record`` has the 0.1 signature ``(kind, attributes)``."""
+    try:
+        parameters = inspect.signature(observer_type.on_record).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return len(parameters) == 3  # self, kind, attributes
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One call as it flows through the middleware: immutable; use :meth:`replace` to change it.
@@ -157,7 +180,10 @@ class Request:
     ``body`` is the typed request body; ``operation`` says which endpoint (``create`` is
     ``POST /responses``, ``compact`` is ``POST /responses/compact``); ``stream`` whether a
     stream is wanted (mirrors ``body.stream``); ``headers`` are extra per-call headers (never
-    credentials: transports own those); ``target`` is set by the attempt boundary.
+    credentials: transports own those); ``target`` is set by the attempt boundary;
+    ``within_failover`` is set by ``Failover`` on the requests it hands its providers, so a layer
+    below a Failover knows that moving on is someone else's job (a first-token timeout is not
+    retried there) while the layers above it never see the flag.
     """
 
     body: CreateResponseBody | CompactResponseBody
@@ -167,6 +193,7 @@ class Request:
     options: CallOptions = field(default_factory=CallOptions)
     context: CallContext = field(default_factory=CallContext)
     target: Target | None = None
+    within_failover: bool = False
 
     def replace(self, **changes: Any) -> Request:
         """A copy with some fields changed (``dataclasses.replace``)."""
@@ -198,6 +225,33 @@ class Middleware(Protocol):
     async def __call__(self, request: Request, call_next: Handler, /) -> Reply: ...
 
 
+class Endpoint:
+    """Base of the handlers that end a chain but are not transports (``Failover``).
+
+    An endpoint is a ``Handler`` (``await endpoint(request)``), never a middleware: ``compose``
+    refuses one in a middleware list, with a message saying where it goes instead.
+    """
+
+    __slots__ = ()
+
+    async def __call__(self, request: Request, /) -> Reply:
+        raise NotImplementedError
+
+
+@runtime_checkable
+class AsyncCloseable(Protocol):
+    """A layer or endpoint holding resources (connections, executors): the client closes it."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ProviderBound(Protocol):
+    """A layer that guards one provider and takes its name (e.g. ``CircuitBreaker``)."""
+
+    def bind(self, provider: str) -> None: ...
+
+
 @runtime_checkable
 class Transport(Handler, Protocol):
     """The end of a chain: a handler that talks to one upstream, described by ``target``."""
@@ -227,6 +281,12 @@ def compose(middleware: Sequence[Middleware], endpoint: Handler) -> Handler:
     """
     handler = endpoint
     for layer in reversed(middleware):
+        if isinstance(layer, Endpoint):
+            raise TypeError(
+                f"{type(layer).__name__} is an endpoint, not a middleware: pass it as "
+                "AsyncClient(endpoint=...) or as the last entry of AsyncClient(middleware=[...]), "
+                "or as a member of a Failover"
+            )
         if not callable(layer):
             raise TypeError(f"middleware must be callable as (request, call_next), got {layer!r}")
         handler = _Link(layer, handler)

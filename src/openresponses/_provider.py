@@ -11,19 +11,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._errors import ConfigError
-from ._pipeline import AttemptBoundary, Handler, Middleware, Reply, Request, compose
+from ._pipeline import (
+    AsyncCloseable,
+    AttemptBoundary,
+    Handler,
+    Middleware,
+    ProviderBound,
+    Reply,
+    Request,
+    compose,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from ._pipeline import Transport
+    from .transports._dialect import Dialect
 
-__all__ = ["Provider"]
+__all__ = ["ADAPTERS", "Provider"]
 
 Adapter = Literal["open-responses", "chat-completions"]
+#: The wire formats ``Provider(adapter=...)`` speaks (native Anthropic, Gemini and Bedrock follow).
+ADAPTERS: tuple[str, ...] = ("open-responses", "chat-completions")
 
 
 class Provider:
@@ -35,13 +47,18 @@ class Provider:
     names fall back to ``model``, else pass unchanged). ``transport`` replaces the HTTP
     transport (e.g. ``ScriptedTransport`` in tests); ``timeout`` and ``headers`` configure the
     HTTP one. ``middleware`` runs outermost first around this provider's attempts.
-    ``adapter``: ``open-responses`` (native); the Chat-Completions adapter comes with the
-    proxies work.
+    ``adapter`` is the wire format: ``open-responses`` (native, the default) or
+    ``chat-completions`` (any OpenAI-compatible ``/chat/completions`` server: Ollama, vLLM,
+    TGI, LM Studio, llama.cpp, Groq, ...; translated in-process, see docs/chat-completions.md);
+    ``dialect`` passes a configured dialect instead (e.g.
+    ``ChatCompletionsDialect(reasoning_field="reasoning")``).
 
     ::
 
         Provider("openai", base_url="https://api.openai.com/v1", api_key_env="OPENAI_API_KEY",
                  model_map={"fast": "gpt-4.1-mini"}, middleware=[Retry(), CircuitBreaker()])
+        Provider("ollama", base_url="http://localhost:11434/v1", adapter="chat-completions",
+                 model="qwen3:8b")
     """
 
     def __init__(
@@ -58,14 +75,16 @@ class Provider:
         timeout: float | httpx.Timeout | None = None,
         headers: Mapping[str, str] | None = None,
         adapter: Adapter = "open-responses",
+        dialect: Dialect | None = None,
     ) -> None:
         if not name:
             raise ValueError("Provider needs a non-empty name")
-        if adapter != "open-responses":
+        if adapter not in ADAPTERS:
             raise ValueError(
-                f"Provider {name!r}: adapter {adapter!r} is not available yet; only 'open-responses' "
-                "(the Chat-Completions adapter ships with the proxies work)."
+                f"Provider {name!r}: unknown adapter {adapter!r}; expected one of {', '.join(ADAPTERS)}."
             )
+        if dialect is not None and transport is not None:
+            raise ValueError(f"Provider {name!r}: pass dialect or transport, not both")
         if api_key is not None and api_key_env is not None:
             raise ValueError(f"Provider {name!r}: pass api_key or api_key_env, not both")
         if api_key_env is not None:
@@ -81,14 +100,11 @@ class Provider:
         self.model = model
         self.model_map: dict[str, str] = dict(model_map or {})
         self.api_key_env = api_key_env
-        self.adapter: Adapter = adapter
+        self.adapter: str = dialect.name if dialect is not None else adapter
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         for layer in self.middleware:
-            bind = getattr(layer, "bind", None)
-            if callable(bind):
-                bind(name)  # e.g. a CircuitBreaker takes the provider's name
-            if getattr(layer, "is_terminal", False):
-                raise ValueError(f"Provider {name!r}: {type(layer).__name__} cannot be nested in a provider")
+            if isinstance(layer, ProviderBound):
+                layer.bind(name)  # e.g. a CircuitBreaker takes the provider's name
         if transport is None:
             if not base_url:
                 raise ValueError(f"Provider {name!r} needs base_url=... or transport=...")
@@ -100,6 +116,7 @@ class Provider:
                 provider=name,
                 timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
                 headers=headers,
+                dialect=dialect if dialect is not None else _dialect_for(adapter),
             )
         self.transport: Transport = transport
         self.handler: Handler = compose(self.middleware, AttemptBoundary(transport))
@@ -119,9 +136,8 @@ class Provider:
     async def aclose(self) -> None:
         """Close the transport and any middleware holding resources."""
         for layer in self.middleware:
-            close: Any = getattr(layer, "aclose", None)
-            if close is not None:
-                await close()
+            if isinstance(layer, AsyncCloseable):
+                await layer.aclose()
         await self.transport.aclose()
 
     def __repr__(self) -> str:
@@ -132,8 +148,21 @@ class Provider:
             parts.append(f"model={self.model!r}")
         if self.model_map:
             parts.append(f"model_map={self.model_map!r}")
+        if self.adapter != "open-responses":
+            parts.append(f"adapter={self.adapter!r}")
         if self.api_key_env:
             parts.append(f"api_key_env={self.api_key_env!r}")
         if self.middleware:
             parts.append(f"middleware={list(self.middleware)!r}")
         return f"Provider({', '.join(parts)})"
+
+
+def _dialect_for(adapter: str) -> Dialect:
+    """The default dialect of an adapter name (imported lazily: the core loads only what is used)."""
+    if adapter == "chat-completions":
+        from .transports.chat_completions import ChatCompletionsDialect
+
+        return ChatCompletionsDialect()
+    from .transports._dialect import OpenResponsesDialect
+
+    return OpenResponsesDialect()

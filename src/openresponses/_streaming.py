@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from ._accumulate import DELTA_TYPES, Accumulator
 from ._errors import (
@@ -43,7 +43,7 @@ from .types import Response, StreamEvent
 from .types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
 from .types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 
-__all__ = ["AsyncResponseStream", "EventStream", "OnEnd", "OnEvent", "StreamEnd"]
+__all__ = ["AsyncResponseStream", "EventStream", "OnEnd", "OnEvent", "StreamEnd", "committed"]
 
 logger = logging.getLogger("openresponses")
 
@@ -72,6 +72,7 @@ class StreamEnd:
 OnEvent = Callable[[StreamEvent], None]
 OnEnd = Callable[[StreamEnd], None]
 Source = AsyncIterator[Sequence[StreamEvent]]
+R = TypeVar("R")
 
 
 class EventStream:
@@ -109,7 +110,7 @@ class EventStream:
         self._source = source
         self._buffer: deque[StreamEvent] = deque()
         self._acc = Accumulator()
-        self._feeds = True  # False while the accumulator is fed by a wrapped stream (_mirror)
+        self._feeds = True  # False while the accumulator is fed by a wrapped stream (mirror)
         self._on_event: list[OnEvent] = []  # every tap, in order: called for all but output deltas
         self._on_delta: list[OnEvent] = []  # the taps that want output deltas too
         self._tapped = False
@@ -329,9 +330,6 @@ class EventStream:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _buffer_has_content(self) -> bool:
-        return any(event.type not in _LIFECYCLE for event in self._buffer)
-
     def _deliver(self, event: StreamEvent) -> StreamEvent:
         etype = event.type
         if etype == "error" or etype == "response.failed":
@@ -350,15 +348,23 @@ class EventStream:
             except Exception:
                 logger.exception("stream tap %r failed", callback)
 
-    def _mirror(self, inner: EventStream) -> None:
-        """Share ``inner``'s accumulator instead of feeding one: for a wrapper whose source
-        yields ``inner.next_batch()`` batches unchanged (failover before any recovery), so each
-        event is accumulated once and batches need no scan. ``_own_accumulator()`` ends it,
-        before the source yields anything else."""
+    def mirror(self, inner: EventStream) -> EventStream:
+        """Share ``inner``'s accumulator instead of feeding one. Returns this stream.
+
+        For a wrapper whose source yields ``inner.next_batch()`` batches unchanged (Failover
+        before any recovery): each event is accumulated once and batches need no scan.
+        :meth:`own_accumulator` ends it, before the source yields anything else.
+        """
         self._acc = inner._acc
         self._feeds = False
+        return self
 
-    def _own_accumulator(self) -> None:
+    @property
+    def mirroring(self) -> bool:
+        """Whether this stream's accumulator is fed by the stream it mirrors."""
+        return not self._feeds
+
+    def own_accumulator(self) -> None:
         """Feed the (shared) accumulator from now on: the stream it mirrored has ended."""
         self._feeds = True
 
@@ -418,7 +424,7 @@ class EventStream:
     def _take(self, batch: Sequence[StreamEvent]) -> bool:
         """Accumulate and buffer a received batch, up to its terminal event; True at the end."""
         if not self._feeds and self._content_seen and batch:
-            # Mirroring (_mirror): these are the wrapped stream's delivered batches, already fed
+            # Mirroring (mirror()): these are the wrapped stream's delivered batches, already fed
             # to the shared accumulator, where failures never appear and a terminal is last.
             self._buffer.extend(batch)
             if batch[-1].type in _TERMINAL:
@@ -527,6 +533,22 @@ class EventStream:
                 await close()
             except Exception:
                 logger.debug("closing the stream source failed", exc_info=True)
+
+
+async def committed(reply: R) -> R:
+    """``reply`` once it is committed: a stream is primed to its first content event.
+
+    The commit point of Retry, Timeout, CircuitBreaker and Failover (pydantic-ai's rule): until
+    it, nothing reached the consumer and a failure can be retried or failed over invisibly. A
+    stream whose priming fails is closed before the error propagates. Other replies pass as is.
+    """
+    if isinstance(reply, EventStream):
+        try:
+            await reply.prime()
+        except BaseException:
+            await reply.aclose()
+            raise
+    return reply
 
 
 class AsyncResponseStream:

@@ -25,7 +25,7 @@ from .types import CompactResponse, Response, StreamEvent
 if TYPE_CHECKING:
     import httpx
 
-    from ._pipeline import Middleware, Transport
+    from ._pipeline import Handler, Middleware, Transport
 
 __all__ = ["Client", "ResponseStream", "Responses"]
 
@@ -272,6 +272,7 @@ class Client:
         middleware: tuple[Middleware, ...] | list[Middleware] = (),
         transport: Transport | None = None,
         provider: str = "default",
+        endpoint: Handler | None = None,
     ) -> None:
         def factory() -> AsyncClient:
             return AsyncClient(
@@ -283,6 +284,7 @@ class Client:
                 middleware=middleware,
                 transport=transport,
                 provider=provider,
+                endpoint=endpoint,
             )
 
         self._factory = factory
@@ -297,16 +299,6 @@ class Client:
         from ._config import load_client_options
 
         return cls(**load_client_options(path, chain=chain))
-
-    @classmethod
-    def _from_async(cls, aclient: AsyncClient) -> Client:
-        self = cls.__new__(cls)
-        self._factory = lambda: aclient
-        self._async = aclient
-        self._runner = None
-        self._lock = threading.Lock()
-        self.responses = Responses(self)
-        return self
 
     @property
     def async_client(self) -> AsyncClient:

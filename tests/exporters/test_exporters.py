@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from openresponses import APIConnectionError, AsyncClient, exporters
+from openresponses._decisions import FailedOver
 from openresponses._emit import EventBuilder
-from openresponses._pipeline import AttemptBoundary, Handler, Reply, Request, Target
+from openresponses._pipeline import AttemptBoundary, Reply, Request, Target
 from openresponses._streaming import EventStream
 from openresponses.exporters import semconv as sc
 from openresponses.middleware import Metrics, Tracing
@@ -65,20 +66,16 @@ async def test_memory_exporters_and_the_terminal_tree() -> None:
         AttemptBoundary(Local(rich_events(), "b")),
     )
 
-    async def failover(request: Request, call_next: Handler, /) -> Reply:
+    async def failover(request: Request, /) -> Reply:
         try:
             return await a(request)
         except APIConnectionError:
-            request.context.record("failover", {"from": "a", "to": "b", "reason": "APIConnectionError"})
+            request.context.record(FailedOver("a", "b", "APIConnectionError"))
             return await b(request)
 
-    failover.is_terminal = True  # type: ignore[attr-defined]
     client = AsyncClient(
-        middleware=[
-            Tracing(tracer_provider=mem.tracer_provider),
-            Metrics(meter_provider=mem.meter_provider),
-            failover,
-        ]
+        middleware=[Tracing(tracer_provider=mem.tracer_provider), Metrics(meter_provider=mem.meter_provider)],
+        endpoint=failover,
     )
     async with client.responses.stream(model="demo", input="x") as stream:
         await stream.get_final_response()

@@ -6,23 +6,26 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from openresponses import CallContext, Request
+from openresponses._decisions import Decision
 from openresponses.types import CreateResponseBody
 
 
 class Recorder:
-    """A ``CallObserver`` keeping every ``record(kind, attributes)``."""
+    """A ``CallObserver`` keeping every recorded decision (typed, and as ``kind`` + attributes)."""
 
     def __init__(self) -> None:
         self.records: list[tuple[str, dict[str, Any]]] = []
+        self.decisions: list[Decision] = []
 
-    def on_record(self, kind: str, attributes: Mapping[str, Any]) -> None:
-        self.records.append((kind, dict(attributes)))
+    def on_record(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        self.records.append((decision.kind, dict(decision.attributes())))
 
     def on_attempt(self, request: Request, number: int) -> None:
         return None

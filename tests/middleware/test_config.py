@@ -24,7 +24,8 @@ def write(tmp_path: pathlib.Path, content: str) -> pathlib.Path:
 def test_the_example_file_builds_the_documented_stack(monkeypatch: Any) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
     options = load_client_options(EXAMPLE)
-    deadline, failover = options["middleware"]
+    (deadline,) = options["middleware"]
+    failover = options["endpoint"]
     assert isinstance(deadline, Timeout) and deadline.total == 120.0
     assert isinstance(failover, Failover)
     assert (failover.first_token_timeout, failover.hedge_after, failover.midstream) == (15.0, 5.0, "restart")
@@ -39,8 +40,8 @@ def test_the_example_file_builds_the_documented_stack(monkeypatch: Any) -> None:
     # One retry budget for the whole client.
     assert openai.middleware[0].budget is local.middleware[0].budget  # type: ignore[attr-defined]
     assert "sk-example" not in repr(options)
-    only = load_client_options(EXAMPLE, chain="local_only")["middleware"]
-    assert [p.name for p in only[0].providers] == ["local"]
+    only = load_client_options(EXAMPLE, chain="local_only")["endpoint"]
+    assert [p.name for p in only.providers] == ["local"]
 
 
 @pytest.mark.parametrize(

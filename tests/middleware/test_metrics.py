@@ -11,7 +11,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from openresponses import APIConnectionError, AsyncClient
 from openresponses._emit import EventBuilder
-from openresponses._pipeline import AttemptBoundary, Handler, Reply, Request, Target
+from openresponses._pipeline import AttemptBoundary, Reply, Request, Target
 from openresponses._streaming import EventStream
 from openresponses.exporters import semconv as sc
 from openresponses.middleware import Metrics
@@ -159,7 +159,7 @@ async def test_resilience_and_cache_counters() -> None:
     a, b = Local(APIConnectionError("down"), name="a"), Local(final(events(["x"])), name="b")
     boundary_a, boundary_b = AttemptBoundary(a), AttemptBoundary(b)
 
-    async def resilient(request: Request, call_next: Handler, /) -> Reply:
+    async def resilient(request: Request, /) -> Reply:
         ctx = request.context
         ctx.record("cache", {"hit": False})
         try:
@@ -174,8 +174,7 @@ async def test_resilience_and_cache_counters() -> None:
             ctx.record("failover", {"from": "a", "to": "b", "reason": "CircuitOpenError"})
             return await boundary_b(request)
 
-    resilient.is_terminal = True  # type: ignore[attr-defined]
-    client = AsyncClient(middleware=[Metrics(meter_provider=meter.provider), resilient])
+    client = AsyncClient(middleware=[Metrics(meter_provider=meter.provider)], endpoint=resilient)
     await client.responses.create(model="m", input="x")
     got = meter.collect()
 

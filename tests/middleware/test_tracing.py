@@ -23,7 +23,7 @@ from openresponses import (
     RateLimitError,
     ResponseFailedError,
 )
-from openresponses._emit import EventBuilder, replay
+from openresponses._emit import EventBuilder, emit_response
 from openresponses._pipeline import AttemptBoundary, Handler, Reply, Request, Target
 from openresponses._sse import encode_event
 from openresponses._streaming import EventStream
@@ -176,15 +176,17 @@ class RetryOnce:
 
 
 class TwoProviders:
-    """A stand-in for Failover: provider ``a`` then ``b``, each behind its own AttemptBoundary."""
+    """A stand-in for Failover (an endpoint): provider ``a`` then ``b``, each behind an AttemptBoundary.
 
-    is_terminal = True
+    It records decisions in the 0.1 spelling (``record(kind, attributes)``), which must keep
+    reaching Tracing as the typed decisions.
+    """
 
     def __init__(self, a: LocalTransport, b: LocalTransport, *, breaker_open_for_a: bool = False) -> None:
         self.a, self.b = AttemptBoundary(a), AttemptBoundary(b)
         self.breaker_open_for_a = breaker_open_for_a
 
-    async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
+    async def __call__(self, request: Request, /) -> Reply:
         context = request.context
         if self.breaker_open_for_a:
             context.record("breaker", {"provider": "a", "state": "open", "previous": "closed"})
@@ -498,7 +500,7 @@ async def test_failover_to_second_provider() -> None:
     rec = Recorder()
     a = LocalTransport(APIConnectionError("refused", provider="a"), name="a", base_url="http://a.example/v1")
     b = LocalTransport(final_response(text_events()), name="b", base_url="https://b.example/v1")
-    client = AsyncClient(middleware=[Tracing(tracer_provider=rec.provider), TwoProviders(a, b)])
+    client = AsyncClient(middleware=[Tracing(tracer_provider=rec.provider)], endpoint=TwoProviders(a, b))
     await client.responses.create(model="m", input="x")
 
     assert rec.tree() == [(0, "chat m"), (1, "attempt 1 a"), (1, "attempt 2 b")]
@@ -529,7 +531,8 @@ async def test_open_breaker_is_visible() -> None:
     a = LocalTransport(name="a")
     b = LocalTransport(final_response(text_events()), name="b")
     client = AsyncClient(
-        middleware=[Tracing(tracer_provider=rec.provider), TwoProviders(a, b, breaker_open_for_a=True)]
+        middleware=[Tracing(tracer_provider=rec.provider)],
+        endpoint=TwoProviders(a, b, breaker_open_for_a=True),
     )
     await client.responses.create(model="m", input="x")
     assert a.requests == []  # never called
@@ -554,7 +557,7 @@ async def test_cache_hit_without_any_attempt() -> None:
         request.context.record("cache", {"hit": True, "similarity": 0.97})
 
         async def source() -> AsyncIterator[list[StreamEvent]]:
-            yield replay(cached)
+            yield emit_response(cached)
 
         return EventStream(source())
 

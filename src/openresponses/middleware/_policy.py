@@ -1,5 +1,9 @@
-"""Decisions shared by Retry, Failover and CircuitBreaker: what is transient, how long to wait,
-and how many retries the client may afford.
+"""Decisions shared by Retry, Failover and CircuitBreaker: what is worth repeating or moving on
+from, how long to wait, and how many retries the client may afford.
+
+:func:`decide` is the one retryability rule: it answers (retry this provider?, fail over to the
+next?) for any error, and Retry, Failover and the breaker read its verdict. docs/resilience.md
+prints the table it implements; tests/middleware/test_policy_table.py checks every row.
 
 Everything here is sans-I/O: pure functions over errors, and a thread-safe :class:`RetryBudget`
 (no ``await`` inside its lock, so the sync client's background loop and any thread can share one).
@@ -11,9 +15,11 @@ import math
 import random
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from .._errors import (
+    RETRY_STATUSES,
     AllProvidersFailed,
     APIConnectionError,
     APIStatusError,
@@ -31,9 +37,12 @@ __all__ = [
     "CONTENT_POLICY_CODES",
     "CONTEXT_LENGTH_CODES",
     "DEFAULT_RETRY_STATUSES",
+    "FAILOVER_STATUSES",
     "Jitter",
     "RetryBudget",
+    "Verdict",
     "backoff_delay",
+    "decide",
     "error_code",
     "is_client_error",
     "is_content_policy",
@@ -42,8 +51,10 @@ __all__ = [
     "reason_of",
 ]
 
-#: Statuses retried (and failed over) by default: timeouts, rate limits, server faults.
-DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+#: Statuses retried by default: 408, 409, 429 and 5xx but 501 / 505 (see ``_errors.RETRY_STATUSES``).
+DEFAULT_RETRY_STATUSES: frozenset[int] = RETRY_STATUSES
+#: Statuses failed over from besides every 5xx: another provider may well answer these.
+FAILOVER_STATUSES: frozenset[int] = frozenset({408, 409, 429})
 #: Spec error codes meaning "this prompt is too long for this model".
 CONTEXT_LENGTH_CODES: frozenset[str] = frozenset({"context_length_exceeded", "string_above_max_length"})
 #: Spec error codes meaning "the provider refused on content policy": surfaced at once.
@@ -84,32 +95,72 @@ def is_client_error(exc: BaseException) -> bool:
     )
 
 
-def is_transient(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES) -> bool:
-    """Whether repeating the same call may succeed, before anything reached the caller.
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do about an error: repeat the call on the same provider, move on to the next."""
 
-    Connection errors and timeouts, the given statuses (an explicit ``x-should-retry`` header
-    wins), and ``error`` / ``response.failed`` / malformed streams that broke before the first
-    delivered event. Never a stream that already delivered events, a content-policy refusal,
-    a context-window overflow, or an open circuit (failing fast is its purpose).
+    retry: bool
+    failover: bool
+    reason: str
+    """A low-cardinality label for telemetry (:func:`reason_of`)."""
+
+
+def decide(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES) -> Verdict:
+    """The one retryability rule: ``(retry?, fail over?)`` for ``exc``. The table:
+
+    ======================================================  =====  ========
+    error                                                   retry  failover
+    ======================================================  =====  ========
+    content-policy refusal (code ``content_filter`` ...)    no     no
+    context window exceeded (400/413/422 or failed event)   no     yes
+    ``x-should-retry: true`` / ``false`` (any status)       y / n  yes / by status
+    408, 409, 429, 5xx except 501 / 505 (``statuses``)      yes    yes
+    501, 505                                                no     yes
+    other 4xx (400, 401, 403, 404, 422, ...)                no     no
+    connection error, timeout (connect, read, idle, ...)    yes    yes
+    ``error`` / ``response.failed`` / malformed stream
+    before any event reached the caller                     [1]    yes
+    the same after events reached the caller                no     yes [2]
+    ``StreamInterrupted``                                   no     yes [2]
+    open circuit, any local rejection                       no     yes
+    ``AllProvidersFailed`` (a nested Failover gave up)      [3]    yes
+    anything else (a bug, a ``TypeError``, bad input)       no     no
+    ======================================================  =====  ========
+
+    [1] when the error says the server is at fault (``exc.retryable``: an ``error`` event of
+    type ``server_error`` / ``model_error`` / ``too_many_requests``; any malformed stream).
+    [2] mid-stream, only with ``Failover(midstream="restart" | "continue")``.
+    [3] when any of its attempts is worth a retry. ``statuses`` replaces the retried statuses
+    (``RetryPolicy.statuses``); the failover column does not depend on it.
     """
-    if isinstance(exc, StreamInterrupted):
-        return False
-    if is_content_policy(exc) or is_context_length(exc):
-        return False
+    reason = reason_of(exc)
+    if is_content_policy(exc):
+        return Verdict(False, False, reason)
+    if is_context_length(exc):
+        return Verdict(False, True, reason)
+    if isinstance(exc, RejectedError):
+        return Verdict(False, True, reason)
     if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        failover = status in FAILOVER_STATUSES or status >= 500
         forced = exc.headers.get("x-should-retry")
         if forced in ("true", "false"):
-            return forced == "true"
-        return exc.status_code in statuses
+            return Verdict(forced == "true", failover or forced == "true", reason)
+        return Verdict(status in statuses, failover, reason)
     if isinstance(exc, APIConnectionError):  # includes APITimeoutError
-        return True
+        return Verdict(True, True, reason)
+    if isinstance(exc, StreamInterrupted):
+        return Verdict(False, True, reason)
     if isinstance(exc, StreamError | ProtocolError):
-        return exc.events_delivered == 0 and exc.retryable
+        return Verdict(exc.events_delivered == 0 and exc.retryable, True, reason)
     if isinstance(exc, AllProvidersFailed):
-        return any(is_transient(inner, statuses) for inner in exc.exceptions)
-    if isinstance(exc, RejectedError):
-        return False
-    return False
+        return Verdict(any(decide(inner, statuses).retry for inner in exc.exceptions), True, reason)
+    return Verdict(False, False, reason)
+
+
+def is_transient(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES) -> bool:
+    """Whether repeating the same call may succeed: ``decide(exc, statuses).retry``."""
+    return decide(exc, statuses).retry
 
 
 def reason_of(exc: BaseException) -> str:

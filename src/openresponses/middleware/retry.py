@@ -15,18 +15,16 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .._decisions import BudgetExhausted, Retried
 from .._errors import APITimeoutError, InternalServerError, RateLimitError
 from .._pipeline import Handler, Reply, Request
-from .._streaming import EventStream
+from .._streaming import committed
 from ._clock import Clock, SystemClock
 from ._policy import DEFAULT_RETRY_STATUSES, Jitter, RetryBudget, backoff_delay, is_transient
 
 __all__ = ["Retry", "RetryBudget", "RetryEvent", "RetryPolicy"]
 
 logger = logging.getLogger("openresponses")
-
-#: ``request.context.state`` key set by Failover while it calls its providers.
-FAILOVER_STATE_KEY = "openresponses.failover"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +49,8 @@ class RetryPolicy:
     shape the exponential backoff; ``jitter`` is ``full`` (default), ``equal`` or ``none``.
     ``deadline`` bounds the whole retry loop (seconds from the first attempt): a wait that
     would cross it is not started. ``max_retry_after`` caps a server's ``Retry-After``.
-    ``retry_on(exc) -> bool`` replaces the default decision (:meth:`transient`); ``statuses``
+    ``retry_on(exc) -> bool`` replaces the default decision (:meth:`transient`, the retry column
+    of ``_policy.decide``, the library's one retryability rule); ``statuses``
     are the HTTP statuses the default retries. ``budget``: ``True`` (default) gives each
     ``Retry`` its own :class:`RetryBudget`, a ``RetryBudget`` instance shares one, ``False``
     disables budgeting. ``on_retry`` is called before every wait (must not raise).
@@ -84,7 +83,7 @@ class RetryPolicy:
 
     @staticmethod
     def transient(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES) -> bool:
-        """The default decision: see ``openresponses.middleware._policy.is_transient``."""
+        """The default decision: ``openresponses.middleware._policy.decide(exc, statuses).retry``."""
         return is_transient(exc, statuses)
 
     def should_retry(self, exc: BaseException) -> bool:
@@ -112,7 +111,7 @@ class Retry:
 
     Re-raises the last error unchanged (with a note saying why retrying stopped), so
     ``except RateLimitError`` works whatever the stack order. Reports each decision through
-    ``request.context.record("retry", ...)`` / ``"retry.budget_exhausted"``.
+    ``request.context.record(Retried(...))`` / ``BudgetExhausted(...)``.
 
     ::
 
@@ -149,13 +148,10 @@ class Retry:
         return f"Retry(attempts={p.attempts}, base_delay={p.base_delay}, max_delay={p.max_delay})"
 
     def _should_retry(self, exc: BaseException, request: Request) -> bool:
-        # Inside Failover a time-to-first-token timeout fails over at once (the issue's rule):
-        # waiting again on the same slow provider is exactly what the user wanted to avoid.
-        if (
-            isinstance(exc, APITimeoutError)
-            and exc.which == "first_event"
-            and request.context.state.get(FAILOVER_STATE_KEY)
-        ):
+        # Below a Failover a time-to-first-token timeout fails over at once: waiting again on the
+        # same slow provider is what the user wanted to avoid. The flag is scoped to the
+        # requests Failover hands down, so a Retry above the Failover still retries.
+        if isinstance(exc, APITimeoutError) and exc.which == "first_event" and request.within_failover:
             return False
         return self.policy.should_retry(exc)
 
@@ -170,14 +166,7 @@ class Retry:
         attempt = 1
         while True:
             try:
-                reply = await call_next(request)
-                if isinstance(reply, EventStream):
-                    try:
-                        await reply.prime()  # the commit point: retryable until here
-                    except BaseException:
-                        await reply.aclose()
-                        raise
-                return reply
+                return await committed(await call_next(request))  # retryable until committed
             except Exception as exc:
                 if not self._should_retry(exc, request):
                     raise
@@ -199,16 +188,13 @@ class Retry:
                     )
                     raise
                 if budget is not None and not budget.try_withdraw():
-                    context.record("retry.budget_exhausted", {"error.type": type(exc).__name__})
+                    context.record(BudgetExhausted(type(exc).__name__))
                     exc.add_note(
                         f"openresponses.Retry: not retried: the retry budget is exhausted ({budget!r})."
                     )
                     raise
                 attempt += 1
-                context.record(
-                    "retry",
-                    {"attempt": attempt, "wait_s": wait, "reason": reason, "error.type": type(exc).__name__},
-                )
+                context.record(Retried(attempt, wait, reason, type(exc).__name__))
                 if policy.on_retry is not None:
                     try:
                         policy.on_retry(RetryEvent(attempt, wait, reason, exc))

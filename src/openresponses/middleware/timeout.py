@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from .._decisions import TimedOut
 from .._errors import APITimeoutError, StreamInterrupted
 from .._pipeline import Handler, Reply, Request
-from .._streaming import EventStream, StreamEnd
+from .._streaming import EventStream, StreamEnd, committed
 
 __all__ = ["Timeout"]
 
@@ -32,7 +33,7 @@ class Timeout:
     It also sets ``request.context.deadline`` for inner layers (Retry will not start a wait
     that cannot finish in time). Place it innermost (in ``Provider(middleware=[...])``) for
     per-attempt limits, outermost for a deadline on the whole call including retries and
-    failover. Fires are reported as ``request.context.record("timeout", ...)``.
+    failover. Fires are reported as ``request.context.record(TimedOut(which, limit_s))``.
 
     ::
 
@@ -72,18 +73,14 @@ class Timeout:
             else:
                 async with asyncio.timeout(limit) as scope:
                     reply = await call_next(request)
-                    if isinstance(reply, EventStream) and self.first_event is not None:
+                    if self.first_event is not None:
                         # Commit here so a slow first token is a clean APITimeoutError, not a
                         # StreamInterrupted after the lifecycle events were delivered.
-                        try:
-                            await reply.prime()
-                        except BaseException:
-                            await reply.aclose()
-                            raise
+                        reply = await committed(reply)
         except TimeoutError:
             if scope is None or not scope.expired():
                 raise  # an inner layer's timeout (e.g. the transport's): not ours
-            context.record("timeout", {"which": which, "limit_s": limit or 0.0})
+            context.record(TimedOut(which, limit or 0.0))
             raise APITimeoutError(which, limit, provider=context.provider) from None  # type: ignore[arg-type]
         finally:
             context.deadline = previous
@@ -98,4 +95,4 @@ def _record_fire(request: Request, end: StreamEnd) -> None:
     if isinstance(error, StreamInterrupted):
         error = error.__cause__
     if isinstance(error, APITimeoutError) and error.which in ("first_event", "idle", "total"):
-        request.context.record("timeout", {"which": error.which, "limit_s": error.limit or 0.0})
+        request.context.record(TimedOut(error.which, error.limit or 0.0))

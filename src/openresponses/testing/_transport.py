@@ -15,17 +15,15 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from .._decode import decode_events
 from .._errors import (
     APIConnectionError,
     APIStatusError,
     ProtocolError,
 )
 from .._pipeline import Reply, Request, Target
-from .._sse import SSEDecoder
 from .._streaming import EventStream
+from ..transports._dialect import OpenResponsesStreamDecoder, event_batches
 from ..transports._reply import parse_reply_body, status_error_from_body
-from ..types import StreamEvent
 from ._script import Scenario, ScenarioQueue, Wire, text
 
 __all__ = ["RecordedRequest", "ScriptedTransport", "play", "status_error"]
@@ -113,7 +111,8 @@ async def play(
                 f"got {headers.get('content-type', '')!r}.",
                 data=await _read_body(wire),
             )
-        return EventStream(_sse_batches(wire, provider), provider=provider)
+        batches = event_batches(_wire_chunks(wire, provider), OpenResponsesStreamDecoder())
+        return EventStream(batches, provider=provider)
     body = await _read_body(wire)
     if wire.end != "done":
         # As over HTTP: a body cut short (reset, or closed before Content-Length) is no reply.
@@ -137,28 +136,16 @@ async def _read_body(wire: Wire) -> bytes:
     return b"".join(chunks)
 
 
-async def _sse_batches(wire: Wire, provider: str) -> AsyncIterator[list[StreamEvent]]:
-    decoder = SSEDecoder()
+async def _wire_chunks(wire: Wire, provider: str) -> AsyncIterator[bytes]:
+    """The wire's body chunks as a socket would deliver them (pauses, then a reset if scripted)."""
     for frame in wire.frames:
         await _pause(frame.pause)
-        raw = decoder.feed(frame.data)
-        if raw:
-            try:
-                events = decode_events(raw)
-            except ProtocolError as exc:
-                if exc.events:  # as HTTPTransport: deliver the chunk's good events, then fail
-                    yield exc.events
-                raise
-            if events:
-                yield events
+        yield frame.data
     if wire.end == "reset":
         raise APIConnectionError(
             "Connection lost while streaming: ReadError: [Errno 104] Connection reset by peer",
             provider=provider,
         )
-    if decoder.pending.strip():
-        message = "The stream ended inside an event (no blank line after it)."
-        raise ProtocolError(message, data=decoder.pending)
 
 
 class ScriptedTransport:

@@ -13,7 +13,7 @@ transport: HTTP, the in-process scripted transport and the WebSocket transport t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .._decode import decode_events
@@ -149,31 +149,38 @@ async def event_batches(
     decoder: StreamDecoder,
     *,
     map_error: Callable[[Exception], Exception | None] | None = None,
+    on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[list[StreamEvent]]:
     """The one bytes-to-event-batches loop: a batch per chunk that completed events.
 
     ``map_error`` turns a transport's own exception (an httpx error, a closed socket) into the
     typed error to raise instead (chained as ``__cause__``); ``None`` from it re-raises as is.
     The good events before a malformed one are delivered before its ``ProtocolError``.
+    ``on_close`` runs once however the loop ends (release the connection): passing it here
+    rather than wrapping this generator in another saves a generator hop per chunk.
     """
     feed = decoder.feed
     try:
-        async for chunk in chunks:
-            try:
-                events = feed(chunk)
-            except ProtocolError as exc:
-                if exc.events:
-                    yield exc.events
-                raise
-            if events:
-                yield events
-    except ProtocolError:
-        raise
-    except Exception as exc:
-        mapped = map_error(exc) if map_error is not None else None
-        if mapped is None:
+        try:
+            async for chunk in chunks:
+                try:
+                    events = feed(chunk)
+                except ProtocolError as exc:
+                    if exc.events:
+                        yield exc.events
+                    raise
+                if events:
+                    yield events
+        except ProtocolError:
             raise
-        raise mapped from exc
-    tail = decoder.close()
-    if tail:
-        yield tail
+        except Exception as exc:
+            mapped = map_error(exc) if map_error is not None else None
+            if mapped is None:
+                raise
+            raise mapped from exc
+        tail = decoder.close()
+        if tail:
+            yield tail
+    finally:
+        if on_close is not None:
+            await on_close()

@@ -1,8 +1,10 @@
 """The HTTP transport: the only place outside tests that imports httpx.
 
-Sends ``POST {base_url}/responses`` (or ``/responses/compact``), maps failures to the typed
-errors where they are born (status, ``Retry-After``, ``x-should-retry``), and decodes SSE bodies
-straight from bytes into typed events, every event of a network chunk in one pydantic-core call.
+It owns the connection pool, the credentials and the timeouts; a :class:`Dialect` owns the bytes
+(path, body, stream decoding, error bodies), so one transport speaks Open Responses natively
+(the default) or any other API family through a translating dialect (Chat Completions, ...).
+httpx failures map to the typed errors where they are born; a streamed body goes through the
+shared :func:`event_batches` loop, every event of a network chunk in one batch.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 
 import httpx
 
-from .._decode import decode_events
 from .._errors import (
     APIConnectionError,
     APIStatusError,
@@ -20,11 +21,11 @@ from .._errors import (
     ProtocolError,
 )
 from .._pipeline import Reply, Request, Target
-from .._sse import SSEDecoder
 from .._streaming import EventStream
 from .._version import __version__
 from ..types import StreamEvent
-from ._reply import parse_reply_body, parse_retry_after, status_error_from_body
+from ._dialect import Dialect, OpenResponsesDialect, StreamDecoder, event_batches
+from ._reply import parse_retry_after
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPTransport", "parse_retry_after"]
 
@@ -50,8 +51,10 @@ class HTTPTransport:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        dialect: Dialect | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._dialect: Dialect = dialect if dialect is not None else OpenResponsesDialect()
         self._api_key = api_key
         self._target = Target(provider=provider, base_url=self._base_url)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -70,8 +73,16 @@ class HTTPTransport:
         """The provider name and base URL (no credentials)."""
         return self._target
 
+    @property
+    def dialect(self) -> Dialect:
+        """The wire format this transport speaks."""
+        return self._dialect
+
     def __repr__(self) -> str:
-        return f"HTTPTransport(provider={self._target.provider!r}, base_url={self._base_url!r})"
+        return (
+            f"HTTPTransport(provider={self._target.provider!r}, base_url={self._base_url!r}, "
+            f"dialect={self._dialect.name!r})"
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool if this transport created it."""
@@ -79,7 +90,7 @@ class HTTPTransport:
             await self._client.aclose()
 
     async def __call__(self, request: Request, /) -> Reply:
-        http_request = self._build(request)
+        http_request = self._build(request)  # the dialect rejects what it cannot carry: nothing sent
         provider = self._target.provider
         try:
             response = await self._client.send(http_request, stream=True)
@@ -96,7 +107,8 @@ class HTTPTransport:
                     f"Expected a text/event-stream reply to a streaming request, got {content_type!r}.",
                     data=body,
                 )
-            return EventStream(_sse_batches(response, provider), provider=provider)
+            decoder = self._dialect.decoder(request, provider=provider)
+            return EventStream(_stream_batches(response, decoder, provider), provider=provider)
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:
@@ -104,19 +116,20 @@ class HTTPTransport:
             raise _connection_error(exc, provider, message) from exc
         finally:
             await response.aclose()
-        return parse_reply_body(body, request.operation, provider)
+        return self._dialect.parse_body(body, request, provider=provider)
 
     def _build(self, request: Request) -> httpx.Request:
-        path = "/responses/compact" if request.operation == "compact" else "/responses"
+        dialect = self._dialect
+        content = dialect.encode(request)
         headers = dict(self._headers)
         headers["content-type"] = "application/json"
         headers["accept"] = "text/event-stream" if request.stream else "application/json"
         if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
+            headers.update(dialect.auth_headers(self._api_key))
         if request.options.idempotency_key:
             headers["idempotency-key"] = request.options.idempotency_key
+        headers.update(dialect.headers(request))
         headers.update(request.headers)
-        content = request.body.model_dump_json(exclude_unset=True, by_alias=True)
         timeout = request.options.timeout
         if timeout is None:
             timeout = self._timeout
@@ -124,15 +137,15 @@ class HTTPTransport:
             timeout = httpx.Timeout(timeout)
         return self._client.build_request(
             "POST",
-            self._base_url + path,
-            content=content.encode(),
+            self._base_url + dialect.path(request),
+            content=content,
             headers=headers,
             timeout=timeout,
         )
 
     async def _status_error(self, response: httpx.Response) -> APIStatusError:
         body = await _read_capped(response)
-        return status_error_from_body(
+        return self._dialect.error(
             response.status_code,
             body,
             response.headers,
@@ -185,27 +198,15 @@ def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_raw()
 
 
-async def _sse_batches(response: httpx.Response, provider: str) -> AsyncIterator[list[StreamEvent]]:
-    decoder = SSEDecoder()
-    feed = decoder.feed
-    try:
-        async for chunk in _body_chunks(response):
-            raw = feed(chunk)
-            if raw:
-                try:
-                    events = decode_events(raw)
-                except ProtocolError as exc:
-                    if exc.events:  # deliver the good events of this chunk, then fail
-                        yield exc.events
-                    raise
-                if events:
-                    yield events
-    except httpx.HTTPError as exc:
-        message = f"Connection lost while streaming: {type(exc).__name__}: {exc}"
-        raise _connection_error(exc, provider, message) from exc
-    finally:
-        await response.aclose()
-    if decoder.pending.strip():
-        raise ProtocolError(
-            "The stream ended inside an event (no blank line after it).", data=decoder.pending
-        )
+def _stream_batches(
+    response: httpx.Response, decoder: StreamDecoder, provider: str
+) -> AsyncIterator[list[StreamEvent]]:
+    """The body's event batches through the shared loop; the response is closed at its end."""
+
+    def map_error(exc: Exception) -> Exception | None:
+        if isinstance(exc, httpx.HTTPError):
+            message = f"Connection lost while streaming: {type(exc).__name__}: {exc}"
+            return _connection_error(exc, provider, message)
+        return None
+
+    return event_batches(_body_chunks(response), decoder, map_error=map_error, on_close=response.aclose)
