@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openresponses._accumulate import Accumulator
-from openresponses._emit import EventBuilder, replay
+from openresponses._emit import EventBuilder, emit_response
 from openresponses.testing import assert_valid_stream
 from openresponses.types import FunctionCall, Message, ReasoningItem, StreamEvent, parse_event
 
@@ -105,9 +105,9 @@ def test_terminal_with_empty_output_keeps_what_was_streamed() -> None:
     assert snap is not None and snap.output_text == "Hello there" and len(snap.output) == 3
 
 
-def test_replay_streams_a_whole_response_back() -> None:
+def test_emit_response_streams_a_whole_response_back() -> None:
     final = everything().drain()[-1].response  # type: ignore[union-attr]
-    events = replay(final)
+    events = emit_response(final)
     assert_valid_stream(events)
     acc = Accumulator()
     for event in events:

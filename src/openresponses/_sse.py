@@ -1,4 +1,4 @@
-"""Sans-I/O Server-Sent Events: an incremental decoder and an encoder, over bytes.
+"""Sans-I/O Server-Sent Events: an incremental decoder and the encoder, over bytes.
 
 The decoder follows the WHATWG event-stream rules: events split across chunks at any byte,
 CRLF / CR / LF line ends (a CR at the end of one chunk and an LF at the start of the next are one
@@ -11,9 +11,15 @@ short route: one ``split`` per chunk, two prefix checks per event, parsed inline
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, overload
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "encode_event"]
+if TYPE_CHECKING:
+    from .types import StreamEvent
+
+__all__ = ["DONE", "SSEDecoder", "ServerSentEvent", "encode_event", "encode_sse"]
+
+#: The end-of-stream sentinel OpenAI-style servers send after the terminal event (README §11).
+DONE = b"data: [DONE]\n\n"
 
 _BOM = b"\xef\xbb\xbf"
 _tuple_new = tuple.__new__  # builds a ServerSentEvent without its Python-level __new__
@@ -146,10 +152,30 @@ class SSEDecoder:
         )
 
 
-def encode_event(data: bytes, event: str | None = None) -> bytes:
-    """Encode one event. Multi-line data becomes several ``data:`` lines."""
+def encode_sse(data: bytes, event: str | None = None) -> bytes:
+    """Frame one server-sent event: ``event: <event>`` (if given) and ``data:`` lines, then a blank line.
+
+    Multi-line data becomes several ``data:`` lines (the decoder joins them back with LF).
+    """
     head = b"event: " + event.encode() + b"\n" if event else b""
     if b"\n" in data or b"\r" in data:
         lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
     return head + b"data: " + data + b"\n\n"
+
+
+@overload
+def encode_event(event: StreamEvent, /) -> bytes: ...
+@overload
+def encode_event(event: bytes, name: str | None = None, /) -> bytes: ...
+def encode_event(event: StreamEvent | bytes, name: str | None = None, /) -> bytes:
+    """The exact bytes a server sends for one Open Responses event:
+    ``event: <type>\ndata: <compact JSON>\n\n``.
+
+    The JSON is ``model_dump_json(by_alias=True, exclude_unset=True)``: what was received (or
+    built) is what is sent, without defaults the sender never set. Calling it with ``bytes`` (and
+    an event name) is the older spelling of :func:`encode_sse`, kept for existing callers.
+    """
+    if isinstance(event, bytes | bytearray):
+        return encode_sse(bytes(event), name)
+    return encode_sse(event.model_dump_json(by_alias=True, exclude_unset=True).encode(), event.type)

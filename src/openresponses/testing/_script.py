@@ -18,32 +18,34 @@ import math
 import re
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from .._emit import EventBuilder, new_id, replay
-from .._sse import encode_event
+from .._emit import EventBuilder, emit_response, new_id
+from .._emit_state import full_usage
 from ..types import (
-    LIFECYCLE_EVENT_TYPES,
     CompactResponse,
     CompactResponseBody,
     CreateResponseBody,
     Response,
     StreamEvent,
 )
+from ._wire import Fault, Frame, StatusReply, Wire, json_wire, reset_wire, sse_wire, status_wire
 
 __all__ = [
     "Chunks",
     "Fault",
     "Frame",
     "FunctionCallOutput",
-    "HTTPStatus",
     "MessageOutput",
     "Output",
     "ReasoningOutput",
     "Scenario",
+    "ScenarioQueue",
+    "StatusReply",
     "Wire",
     "extension_events",
     "failed",
@@ -66,8 +68,6 @@ Chunks: TypeAlias = "int | Sequence[str] | None"
 """How text is split into deltas: ``None`` by words, an ``int`` into that many pieces, or the pieces."""
 
 Body: TypeAlias = "CreateResponseBody | CompactResponseBody | Mapping[str, Any] | None"
-
-_DONE_FRAME = b"data: [DONE]\n\n"
 
 
 # -- outputs ------------------------------------------------------------------------------------
@@ -105,68 +105,6 @@ class FunctionCallOutput:
 Output: TypeAlias = ReasoningOutput | MessageOutput | FunctionCallOutput
 
 
-# -- wire-level pieces --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HTTPStatus:
-    """An HTTP error reply: status code, spec error body and extra headers."""
-
-    code: int
-    body: Mapping[str, Any]
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-FaultKind = Literal["reset_before_headers", "reset", "stall", "truncate", "malformed", "mislabel"]
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """Something going wrong on the wire after ``after_events`` events."""
-
-    kind: FaultKind
-    after_events: int = 0
-    seconds: float | None = None
-    payload: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """Bytes written in one go (an SSE event, or a JSON body), after ``pause`` seconds.
-
-    ``pause=None`` waits forever (a stalled upstream; only the client giving up ends it).
-    """
-
-    data: bytes
-    pause: float | None = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Wire:
-    """Exactly what to send for one request: shared by the server and the in-process transport."""
-
-    status: int = 200
-    headers: tuple[tuple[str, str], ...] = ()
-    frames: tuple[Frame, ...] = ()
-    #: Seconds before the status line and headers.
-    delay: float = 0.0
-    #: Server-sent events (chunked) rather than a Content-Length body.
-    sse: bool = False
-    #: The declared Content-Length of a non-SSE body (may exceed what is sent: truncation).
-    content_length: int = 0
-    #: ``done``: end the body properly; ``reset``: abort the TCP connection; ``close``: close it.
-    end: Literal["done", "reset", "close"] = "done"
-    #: Close the connection without any reply.
-    reset_before_headers: bool = False
-    #: The events the frames encode, for in-process consumers and assertions.
-    events: tuple[StreamEvent, ...] = ()
-
-    @property
-    def body(self) -> bytes:
-        """Every frame's bytes joined."""
-        return b"".join(frame.data for frame in self.frames)
-
-
 # -- the scenario -------------------------------------------------------------------------------
 
 
@@ -189,7 +127,7 @@ class Scenario:
     delay: float = 0.0
     event_delay: float = 0.0
     first_event_delay: float = 0.0
-    http_status: HTTPStatus | None = None
+    http_status: StatusReply | None = None
     fault: Fault | None = None
     fixed: Response | None = None
     extension_events: bool = False
@@ -206,7 +144,7 @@ class Scenario:
         """The complete, spec-ordered event stream for a streaming ``create`` (fresh ids each call)."""
         create = _create_body(body)
         if self.fixed is not None:
-            return replay(self.fixed)
+            return emit_response(self.fixed)
         builder = EventBuilder(create, model=self.model)
         builder.created()
         builder.in_progress()
@@ -269,88 +207,25 @@ class Scenario:
             stream = operation == "create" and _get(body, "stream") is True
         fault = self.fault
         if fault is not None and fault.kind == "reset_before_headers":
-            return Wire(delay=self.delay, reset_before_headers=True)
+            return reset_wire(delay=self.delay)
         extra = tuple((k.lower(), v) for k, v in self.headers)
         if self.http_status is not None:
-            data = json.dumps(self.http_status.body).encode()
-            headers = (("content-type", "application/json"), *self.http_status.headers, *extra)
-            return Wire(
-                status=self.http_status.code,
-                headers=headers,
-                frames=(Frame(data),),
-                delay=self.delay,
-                content_length=len(data),
-            )
+            return status_wire(self.http_status, delay=self.delay, headers=extra)
         if stream:
-            return self._sse_wire(body, send_done, extra)
+            return sse_wire(
+                self.events(body),
+                fault=fault,
+                delay=self.delay,
+                event_delay=self.event_delay,
+                first_event_delay=self.first_event_delay,
+                send_done=send_done,
+                headers=extra,
+            )
         reply: Response | CompactResponse = (
             self.compact_response(body) if operation == "compact" else self.response(body)
         )
         data = reply.model_dump_json(exclude_unset=True, by_alias=True).encode()
-        length = len(data)
-        frames = [Frame(data)]
-        end: Literal["done", "reset", "close"] = "done"
-        if fault is not None:
-            cut = Frame(data[: len(data) // 2])
-            if fault.kind == "reset":
-                frames, end = [cut], "reset"
-            elif fault.kind == "truncate":
-                frames, end = [cut], "close"
-            elif fault.kind == "malformed":
-                frames, length = [Frame(fault.payload)], len(fault.payload)
-            elif fault.kind == "stall":
-                frames = [Frame(data, fault.seconds)]
-        return Wire(
-            headers=(("content-type", "application/json"), *extra),
-            frames=tuple(frames),
-            delay=self.delay,
-            content_length=length,
-            end=end,
-        )
-
-    def _sse_wire(self, body: Body, send_done: bool, extra: tuple[tuple[str, str], ...]) -> Wire:
-        events = self.events(body)
-        frames: list[Frame] = []
-        first_content = True
-        for position, event in enumerate(events):
-            pause = self.event_delay if position else 0.0
-            if first_content and event.type not in LIFECYCLE_EVENT_TYPES:
-                first_content = False
-                pause += self.first_event_delay
-            payload = event.model_dump_json(exclude_unset=True, by_alias=True).encode()
-            frames.append(Frame(encode_event(payload, event.type), pause))
-        if send_done:
-            frames.append(Frame(_DONE_FRAME, self.event_delay))
-        end: Literal["done", "reset", "close"] = "done"
-        fault = self.fault
-        if fault is not None:
-            n = max(0, fault.after_events)
-            if fault.kind == "reset":
-                frames, end = frames[:n], "reset"
-            elif fault.kind == "truncate":
-                frames = frames[:n]
-            elif fault.kind == "malformed":
-                bad = Frame(encode_event(fault.payload), self.event_delay)
-                frames = [*frames[:n], bad, *frames[n:]]
-            elif fault.kind == "stall":
-                if n < len(frames):
-                    frames[n] = dataclasses.replace(frames[n], pause=fault.seconds)
-                else:
-                    frames.append(Frame(b"", fault.seconds))
-            elif fault.kind == "mislabel" and n < len(events):
-                wrong = "response.completed"
-                if events[n].type == wrong:
-                    wrong = "response.output_text.done"
-                payload = events[n].model_dump_json(exclude_unset=True, by_alias=True).encode()
-                frames[n] = Frame(encode_event(payload, wrong), frames[n].pause)
-        return Wire(
-            headers=(("content-type", "text/event-stream"), ("cache-control", "no-cache"), *extra),
-            frames=tuple(frames),
-            delay=self.delay,
-            sse=True,
-            end=end,
-            events=tuple(events),
-        )
+        return json_wire(data, fault=fault, delay=self.delay, headers=extra)
 
     def _usage(self, body: CreateResponseBody) -> dict[str, Any]:
         if self.usage is not None:
@@ -520,11 +395,11 @@ def status(
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     if retry_after is not None:
         hdrs["retry-after"] = f"{retry_after:g}"
-    return Scenario(http_status=HTTPStatus(code, body, tuple(hdrs.items())), delay=delay)
+    return Scenario(http_status=StatusReply(code, body, tuple(hdrs.items())), delay=delay)
 
 
 def json_response(response: Response | Mapping[str, Any]) -> Scenario:
-    """Reply with this exact ``Response`` (streamed via ``replay`` when a stream is asked for)."""
+    """Reply with this exact ``Response`` (streamed via ``emit_response`` when a stream is asked for)."""
     fixed = response if isinstance(response, Response) else Response.model_validate(response)
     return Scenario(fixed=fixed)
 
@@ -653,9 +528,6 @@ def _emit_output(builder: EventBuilder, output: Output) -> int:
         builder.start_summary(index)
         for piece in split(output.summary, output.chunks):
             builder.summary(index, piece)
-        # README §11 C: the summary part ends before the raw trace starts. EventBuilder's
-        # _start_part does not close an open summary itself (reported); this is a no-op once it does.
-        builder._end_summary(index)
     if output.raw is not None:
         builder.start_reasoning_text(index)
         for piece in split(output.raw, output.chunks):
@@ -664,13 +536,9 @@ def _emit_output(builder: EventBuilder, output: Output) -> int:
 
 
 def _full_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    out = dict(usage)
-    out.setdefault("input_tokens", 0)
-    out.setdefault("output_tokens", 0)
-    out.setdefault("total_tokens", out["input_tokens"] + out["output_tokens"])
-    out.setdefault("input_tokens_details", {"cached_tokens": 0})
-    out.setdefault("output_tokens_details", {"reasoning_tokens": 0})
-    return out
+    filled = full_usage(usage)
+    assert filled is not None
+    return filled
 
 
 def _count_words(value: Any) -> int:
@@ -708,3 +576,15 @@ def _create_body(body: Body) -> CreateResponseBody:
     if isinstance(body, CompactResponseBody):
         return CreateResponseBody.model_validate(body.to_dict())
     return CreateResponseBody.model_validate(dict(body))
+
+
+def __getattr__(name: str) -> Any:
+    # ``HTTPStatus`` shadowed ``http.HTTPStatus``; the old name still works, with a warning.
+    if name == "HTTPStatus":
+        warnings.warn(
+            "openresponses.testing.HTTPStatus is deprecated; use StatusReply",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return StatusReply
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

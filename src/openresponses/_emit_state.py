@@ -1,0 +1,195 @@
+"""What :class:`~openresponses._emit.EventBuilder` keeps between events, and its small helpers.
+
+The response skeleton (every ``ResponseResource`` key, echoing the request), id generation,
+usage completion, and :class:`OpenItem`, the typed state of one output item still being streamed.
+Split from ``_emit.py`` so the builder module holds only the event order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from .types import CreateResponseBody, StreamEvent, parse_event
+from .types.events import (
+    EVENT_TYPES,
+    OutputTextDeltaEvent,
+    ReasoningDeltaEvent,
+    RefusalDeltaEvent,
+)
+
+__all__ = [
+    "DELTA",
+    "DONE",
+    "EMPTY_PART",
+    "OpenItem",
+    "full_usage",
+    "new_id",
+    "parse_event_dict",
+    "response_skeleton",
+    "validated_event",
+]
+
+_counter = itertools.count(1)
+
+#: The streamable content parts: what each starts as (``content_part.added``) ...
+EMPTY_PART: Mapping[str, Mapping[str, Any]] = {
+    "output_text": {"type": "output_text", "text": "", "annotations": []},
+    "refusal": {"type": "refusal", "refusal": ""},
+    "reasoning_text": {"type": "reasoning_text", "text": ""},
+}
+#: ... the class and type of its delta events ...
+DELTA: Mapping[str, tuple[Any, str]] = {
+    "output_text": (OutputTextDeltaEvent, "response.output_text.delta"),
+    "refusal": (RefusalDeltaEvent, "response.refusal.delta"),
+    "reasoning_text": (ReasoningDeltaEvent, "response.reasoning.delta"),
+}
+#: ... and its ``*.done`` event with the field that names the full text.
+DONE: Mapping[str, tuple[str, str]] = {
+    "output_text": ("response.output_text.done", "text"),
+    "refusal": ("response.refusal.done", "refusal"),
+    "reasoning_text": ("response.reasoning.done", "text"),
+}
+
+
+def new_id(prefix: str) -> str:
+    """A unique opaque id such as ``msg_6f1c...``."""
+    return f"{prefix}_{os.urandom(12).hex()}{next(_counter):x}"
+
+
+def validated_event(data: dict[str, Any]) -> StreamEvent:
+    """Validate an event of a known (spec) type from a dict."""
+    return cast(StreamEvent, EVENT_TYPES[data["type"]].model_validate(data))
+
+
+def parse_event_dict(data: Mapping[str, Any]) -> StreamEvent:
+    """Validate an event from a dict, exactly as if it came off the wire.
+
+    Unknown types become ``UnknownEvent`` and an ``error`` that does not fit ``ErrorEvent`` a
+    ``WebSocketErrorEvent``: going through JSON reuses :func:`~openresponses.types.parse_event`'s
+    fallbacks rather than restating them (only extension events and whole unknown items take this
+    path, never a delta).
+    """
+    return parse_event(json.dumps(data))
+
+
+def full_usage(usage: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An Open Responses ``usage`` with every required key: totals and details filled with zeros."""
+    if usage is None:
+        return None
+    out = dict(usage)
+    out.setdefault("input_tokens", 0)
+    out.setdefault("output_tokens", 0)
+    if out.get("total_tokens") is None:
+        out["total_tokens"] = out["input_tokens"] + out["output_tokens"]
+    inputs = dict(out.get("input_tokens_details") or {})
+    inputs.setdefault("cached_tokens", 0)
+    outputs = dict(out.get("output_tokens_details") or {})
+    outputs.setdefault("reasoning_tokens", 0)
+    out["input_tokens_details"] = inputs
+    out["output_tokens_details"] = outputs
+    return out
+
+
+@dataclass(slots=True)
+class OpenItem:
+    """One output item between ``output_item.added`` and ``output_item.done``.
+
+    ``item`` is the wire dict that ``output_item.done`` will carry; closed parts are appended to
+    its ``content`` / ``summary`` as they end. At most one content part and one summary part are
+    open at a time (README §11), so each is a list of chunks or ``None``.
+    """
+
+    item: dict[str, Any]
+    item_id: str
+    kind: str
+    #: The type of the open content part (``output_text``, ``refusal``, ``reasoning_text``).
+    part_type: str | None = None
+    part: list[str] = field(default_factory=list)
+    content_index: int = -1
+    #: Chunks of the open summary part; ``None`` when no summary part is open.
+    summary: list[str] | None = None
+    summary_index: int = -1
+    #: Argument chunks of a function call; ``None`` until the first delta.
+    args: list[str] | None = None
+
+
+def response_skeleton(
+    body: CreateResponseBody | None = None,
+    *,
+    id: str | None = None,
+    model: str | None = None,
+    created_at: int | None = None,
+    status: str = "in_progress",
+) -> dict[str, Any]:
+    """All 31 keys of a ``ResponseResource``, echoing the request's settings (README §13)."""
+    b = body if body is not None else CreateResponseBody()
+    tools = [
+        {
+            "type": "function",
+            "name": getattr(t, "name", None),
+            "description": getattr(t, "description", None),
+            "parameters": getattr(t, "parameters", None),
+            "strict": getattr(t, "strict", None),
+        }
+        if getattr(t, "type", None) == "function"
+        else t.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        for t in (b.tools or [])
+    ]
+    text: dict[str, Any] = {"format": {"type": "text"}}
+    if b.text is not None:
+        text = b.text.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        text.setdefault("format", {"type": "text"})
+        if text["format"].get("type") == "json_schema":
+            # The 2026-04-24 schema allows only null for an echoed schema (RULES ambiguity 6).
+            text["format"]["schema"] = None
+    tool_choice: Any = "auto"
+    if b.tool_choice is not None:
+        tool_choice = (
+            b.tool_choice
+            if isinstance(b.tool_choice, str)
+            else b.tool_choice.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        )
+        if isinstance(tool_choice, dict) and tool_choice.get("type") == "allowed_tools":
+            tool_choice.setdefault("mode", "auto")
+    reasoning = None
+    if b.reasoning is not None:
+        reasoning = {"effort": b.reasoning.effort, "summary": b.reasoning.summary}
+    return {
+        "id": id or new_id("resp"),
+        "object": "response",
+        "created_at": created_at if created_at is not None else int(time.time()),
+        "completed_at": None,
+        "status": status,
+        "incomplete_details": None,
+        "model": model if model is not None else (b.model or ""),
+        "previous_response_id": b.previous_response_id,
+        "instructions": b.instructions,
+        "output": [],
+        "error": None,
+        "tools": tools,
+        "tool_choice": tool_choice,
+        "truncation": b.truncation or "disabled",
+        "parallel_tool_calls": True if b.parallel_tool_calls is None else b.parallel_tool_calls,
+        "text": text,
+        "top_p": 1.0 if b.top_p is None else b.top_p,
+        "presence_penalty": b.presence_penalty or 0.0,
+        "frequency_penalty": b.frequency_penalty or 0.0,
+        "temperature": 1.0 if b.temperature is None else b.temperature,
+        "top_logprobs": b.top_logprobs or 0,
+        "reasoning": reasoning,
+        "usage": None,
+        "max_output_tokens": b.max_output_tokens,
+        "max_tool_calls": b.max_tool_calls,
+        "store": False if b.store is None else b.store,
+        "background": bool(b.background),
+        "service_tier": b.service_tier or "default",
+        "metadata": dict(b.metadata or {}),
+        "safety_identifier": b.safety_identifier,
+        "prompt_cache_key": b.prompt_cache_key,
+    }
