@@ -262,20 +262,24 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
-        middleware: Iterable[Middleware] = (),
+        middleware: Iterable[Middleware | Endpoint] = (),
         transport: Transport | None = None,
         provider: str = "default",
         endpoint: Handler | None = None,
     ) -> None:
-        layers = list(middleware)
-        if endpoint is None and layers and isinstance(layers[-1], Endpoint):
-            endpoint = layers.pop()  # the pre-0.2 spelling: Failover last in the middleware list
-        for index, layer in enumerate(layers):
+        given = list(middleware)
+        if endpoint is None and given and isinstance(given[-1], Endpoint):
+            last = given.pop()  # the 0.1 spelling: Failover last in the middleware list
+            assert isinstance(last, Endpoint)
+            endpoint = last
+        layers: list[Middleware] = []
+        for index, layer in enumerate(given):
             if isinstance(layer, Endpoint):
                 raise ValueError(
                     f"{type(layer).__name__} ends the chain: pass it as endpoint=... (or last in the "
-                    f"middleware list); found at position {index} of {len(layers)}."
+                    f"middleware list); found at position {index} of {len(given)}."
                 )
+            layers.append(layer)
         if endpoint is not None and transport is not None:
             raise ValueError("pass endpoint=... or transport=..., not both")
         self._middleware: tuple[Middleware, ...] = tuple(layers)

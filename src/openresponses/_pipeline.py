@@ -150,7 +150,7 @@ class CallContext:
             try:
                 if _takes_kind(type(observer)):
                     # An observer written for 0.1 (``on_record(kind, attributes)``) keeps working.
-                    observer.on_record(decision.kind, decision.attributes())  # type: ignore[call-arg]
+                    observer.on_record(decision.kind, decision.attributes())  # type: ignore[call-arg, arg-type]
                 else:
                     observer.on_record(decision)
             except Exception:  # telemetry must never break the call
@@ -167,7 +167,7 @@ class CallContext:
 def _takes_kind(observer_type: type) -> bool:
     """Whether ``observer_type.on_record`` has the 0.1 signature ``(kind, attributes)``."""
     try:
-        parameters = inspect.signature(observer_type.on_record).parameters
+        parameters = inspect.signature(observer_type.on_record).parameters  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
         return False
     return len(parameters) == 3  # self, kind, attributes

@@ -15,7 +15,7 @@ import contextvars
 import os
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from ._client import AsyncClient, CompactParams, CreateParams
@@ -25,7 +25,7 @@ from .types import CompactResponse, Response, StreamEvent
 if TYPE_CHECKING:
     import httpx
 
-    from ._pipeline import Handler, Middleware, Transport
+    from ._pipeline import Endpoint, Handler, Middleware, Transport
 
 __all__ = ["Client", "ResponseStream", "Responses"]
 
@@ -269,7 +269,7 @@ class Client:
         timeout: float | httpx.Timeout | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
-        middleware: tuple[Middleware, ...] | list[Middleware] = (),
+        middleware: Iterable[Middleware | Endpoint] = (),
         transport: Transport | None = None,
         provider: str = "default",
         endpoint: Handler | None = None,

@@ -111,7 +111,7 @@ async def failover_section(color: bool) -> None:
                 Provider("backup", backup.base_url),
             ]
         )
-        async with AsyncClient(middleware=[*telemetry, failover]) as client:
+        async with AsyncClient(middleware=telemetry, endpoint=failover) as client:
             print(cyan("   primary: 429 Retry-After 0.2s, then a dropped connection; backup: healthy"))
             async with client.responses.stream(model="demo-model", input="Weather in Paris?") as stream:
                 print(cyan("[answer]    "), end="")
@@ -141,7 +141,7 @@ async def midstream_section(color: bool) -> None:
         failover = Failover(
             [Provider("primary", primary.base_url), Provider("backup", backup.base_url)], midstream="continue"
         )
-        async with AsyncClient(middleware=[failover]) as client:
+        async with AsyncClient(endpoint=failover) as client:
             print(cyan("[answer]    "), end="")
             async with client.responses.stream(
                 model="demo-model", input="Explain TCP in one sentence."

@@ -12,7 +12,7 @@ sequence numbers, so the stream keeps strictly increasing ``sequence_number`` va
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._decisions import Recovered
 from .._emit import EventBuilder
@@ -125,7 +125,7 @@ class Recovery:
         broken = self.current
         partial = broken.snapshot()
         await broken.aclose()
-        mode = failover.midstream
+        mode: Literal["restart", "continue"] = "continue" if failover.midstream == "continue" else "restart"
         if mode == "continue" and not self._plain_text(partial):
             mode = "restart"
         from_name = failover.providers[self.index].name
