@@ -19,6 +19,7 @@ in-process (:class:`ScriptedTransport`), or straight to a middleware (:class:`Sc
 schema (it needs ``jsonschema``); :class:`FakeClock` makes backoff tests instant.
 """
 
+from ._chat_server import ChatCompletionsServer
 from ._clock import Clock, FakeClock, SystemClock
 from ._events import assert_valid_stream, function_call_events, text_events
 from ._handler import Outcome, Script, stream_of
@@ -26,10 +27,10 @@ from ._script import (
     Fault,
     Frame,
     FunctionCallOutput,
-    HTTPStatus,
     MessageOutput,
     ReasoningOutput,
     Scenario,
+    StatusReply,
     Wire,
     extension_events,
     failed,
@@ -51,12 +52,12 @@ from ._server import ScriptedServer
 from ._transport import RecordedRequest, ScriptedTransport, play, status_error
 
 __all__ = [
+    "ChatCompletionsServer",
     "Clock",
     "FakeClock",
     "Fault",
     "Frame",
     "FunctionCallOutput",
-    "HTTPStatus",
     "MessageOutput",
     "Outcome",
     "ReasoningOutput",
@@ -65,6 +66,7 @@ __all__ = [
     "Script",
     "ScriptedServer",
     "ScriptedTransport",
+    "StatusReply",
     "SystemClock",
     "Wire",
     "assert_valid_stream",
@@ -89,3 +91,17 @@ __all__ = [
     "tool_calls",
     "truncated",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``HTTPStatus`` (renamed ``StatusReply``: it shadowed ``http.HTTPStatus``) still imports, with a warning.
+    if name == "HTTPStatus":
+        import warnings
+
+        warnings.warn(
+            "openresponses.testing.HTTPStatus is deprecated; use StatusReply",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return StatusReply
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
