@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from ._errors import ProtocolError
 from ._sse import ServerSentEvent
 from .types import StreamEvent, parse_event, parse_events
-from .types.events import _validate_event
+from .types.events import validate_event_json
 
 __all__ = ["decode_events", "first_error", "parse_event_batch"]
 
@@ -46,7 +46,7 @@ def decode_events(raw: Sequence[ServerSentEvent]) -> list[StreamEvent]:
         if sse.data == b"[DONE]":
             return []
         try:
-            event = _validate_event(sse.data)  # parse_event's first step, without its call
+            event = validate_event_json(sse.data)  # parse_event's first step, without its call
         except ValidationError:
             try:
                 event = parse_event(sse.data)  # an extension event, or invalid

@@ -14,14 +14,30 @@ import pybreaker
 import pytest
 
 from openresponses import (
+    AllProvidersFailed,
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AsyncClient,
     CircuitOpenError,
+    ConfigError,
     InternalServerError,
+    ProtocolError,
+    RequestValidationError,
+    ResponseFailedError,
+    RetryBudgetExhausted,
     StreamInterrupted,
 )
 from openresponses.middleware import CircuitBreaker, Retry, RetryPolicy
-from openresponses.testing import FakeClock, Script, ScriptedServer, reset_mid_stream, status_error, text
+from openresponses.testing import (
+    FakeClock,
+    Script,
+    ScriptedServer,
+    failed,
+    reset_mid_stream,
+    status_error,
+    text,
+)
 
 
 def expire(breaker: CircuitBreaker) -> None:
@@ -266,3 +282,94 @@ async def test_redis_backed_breaker_counts_a_later_interruption_off_the_loop(red
         with pytest.raises(CircuitOpenError):
             await client.responses.create(model="m", input="x")
     assert len(server.requests) == 1
+
+
+# -- only upstream failures count ------------------------------------------------------------------
+
+
+async def test_a_callers_mistake_never_opens_the_breaker() -> None:
+    # The reported case: a bad header value raises TypeError locally; the server sees nothing.
+    breaker = CircuitBreaker(fail_max=2)
+    async with (
+        ScriptedServer([text("ok")]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[breaker]) as client,
+    ):
+        for _ in range(3):
+            with pytest.raises(TypeError):
+                await client.responses.create(model="m", input="x", extra_headers={"x-bad": 5})  # type: ignore[dict-item]
+        assert breaker.state == "closed" and breaker.fail_counter == 0
+        assert len(server.requests) == 0
+        assert (await client.responses.create(model="m", input="x")).output_text == "ok"
+
+
+def _local_errors() -> list[BaseException]:
+    return [
+        TypeError("bad header"),
+        ValueError("bad value"),
+        KeyError("bug"),
+        RequestValidationError("temperature: must be <= 2"),
+        ConfigError("bad config"),
+        RetryBudgetExhausted("budget spent"),
+        CircuitOpenError("inner", 3.0),  # an inner layer refused: the upstream was not called
+        AllProvidersFailed("all failed", [CircuitOpenError("a"), TypeError("b")]),
+    ]
+
+
+@pytest.mark.parametrize("error", _local_errors(), ids=lambda e: type(e).__name__)
+async def test_errors_raised_locally_count_neither_way(error: BaseException, make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=2)
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(500)))
+    assert breaker.fail_counter == 1
+    for _ in range(3):
+        with pytest.raises(type(error)):
+            await breaker(make_request(), Script(error))  # type: ignore[arg-type]
+    # Not a failure (the breaker would be open) and not a success (the counter would be reset).
+    assert breaker.state == "closed" and breaker.fail_counter == 1
+
+
+@pytest.mark.parametrize("error", _local_errors(), ids=lambda e: type(e).__name__)
+async def test_a_local_error_in_a_trial_call_frees_the_trial_without_a_verdict(
+    error: BaseException, make_request: Any
+) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1, reset_timeout=60)
+    with pytest.raises(InternalServerError):
+        await breaker(make_request(), Script(status_error(503)))
+    expire(breaker)
+    with pytest.raises(type(error)):
+        await breaker(make_request(), Script(error))  # type: ignore[arg-type]
+    assert breaker.state == "half-open"  # neither closed by a "success" nor re-opened
+    assert (await breaker(make_request(), Script(text("ok")))).output_text == "ok"  # the slot is free
+    assert breaker.state == "closed"
+
+
+def _upstream_errors() -> list[BaseException]:
+    return [
+        APIConnectionError("refused", provider="p"),
+        APITimeoutError("read", provider="p"),
+        APITimeoutError("first_event", 5.0, provider="p"),
+        ProtocolError("Invalid event", data=b"{not json"),
+        ResponseFailedError("server_error", event=None),
+        AllProvidersFailed("all failed", [CircuitOpenError("a"), APIConnectionError("refused")]),
+    ]
+
+
+@pytest.mark.parametrize("error", _upstream_errors(), ids=lambda e: type(e).__name__)
+async def test_upstream_failures_count(error: BaseException, make_request: Any) -> None:
+    breaker = CircuitBreaker(name="p", fail_max=1)
+    with pytest.raises(type(error)):
+        await breaker(make_request(), Script(error))  # type: ignore[arg-type]
+    assert breaker.state == "open"
+
+
+async def test_a_stream_failing_before_content_counts(make_request: Any) -> None:
+    breaker = CircuitBreaker(name="default", fail_max=1)
+    async with (
+        ScriptedServer([failed()]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[breaker]) as client,
+    ):
+        with pytest.raises(ResponseFailedError):
+            async with client.responses.stream(model="m", input="x") as stream:
+                async for _ in stream:
+                    pass
+    assert breaker.state == "open"

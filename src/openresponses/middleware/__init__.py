@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .failover import Failover
     from .metrics import Metrics
     from .retry import Retry, RetryBudget, RetryPolicy
+    from .stateful import Stateful
     from .timeout import Timeout
     from .tracing import Tracing
 
@@ -26,6 +27,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryPolicy",
+    "Stateful",
     "Timeout",
     "Tracing",
 ]
@@ -37,6 +39,7 @@ _MODULES = {
     "Retry": "retry",
     "RetryBudget": "retry",
     "RetryPolicy": "retry",
+    "Stateful": "stateful",
     "Timeout": "timeout",
     "Tracing": "tracing",
 }

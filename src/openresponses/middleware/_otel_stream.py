@@ -32,15 +32,8 @@ from .._pipeline import AttrValue
 from .._streaming import StreamEnd
 from ..exporters import semconv as sc
 from ..types import StreamEvent
-from ._otel_common import (
-    DELTA_TYPES,
-    LIFECYCLE_TYPES,
-    TERMINAL_TYPES,
-    Content,
-    error_type,
-    item_text,
-    max_span_events,
-)
+from ._otel_attrs import DELTA_TYPES, LIFECYCLE_TYPES, TERMINAL_TYPES, error_type, max_span_events
+from ._otel_content import Content, item_text
 
 __all__ = ["LEVELS", "StreamEventsLevel", "StreamTrace"]
 

@@ -2,40 +2,91 @@
 
 The state machine (closed → open → half-open), ``fail_max``, ``reset_timeout``,
 ``success_threshold``, listeners, excluded exceptions and storage are pybreaker's; its own async
-path needs tornado, so this middleware drives pybreaker's state objects from asyncio itself,
-under pybreaker's lock with no ``await`` held. With ``redis_url=`` the state lives in Redis
-(pybreaker's ``CircuitRedisStorage``) and every process and host sharing that Redis sees the
-same open breaker.
+path needs tornado, so this middleware drives pybreaker's state from asyncio itself, one step at
+a time under pybreaker's lock with no ``await`` held (the private hooks that takes are all in
+``_pybreaker_compat``). With ``redis_url=`` the state lives in Redis (pybreaker's key layout)
+and every process and host sharing that Redis sees the same open breaker; while Redis is down
+or hung each process serves from local state (``_breaker_storage``).
 
-Client errors (4xx other than 408/429) do not trip it: the request was wrong, the provider is
-fine. A stream counts as a success at its commit point (first content event); a failure after
-that (``StreamInterrupted``, a ``response.failed`` mid-stream) counts as a failure.
+Only the upstream's failures count: connection errors and timeouts, 408/429/5xx, malformed or
+failed streams. Client errors (other 4xx) do not trip it (the request was wrong, the provider is
+fine), and an error raised locally before or instead of the call (a ``TypeError`` from a bad
+header, a ``RequestValidationError``, a rejection by another layer) counts neither way. A stream
+counts as a success at its commit point (first content event); a failure after that
+(``StreamInterrupted``, a ``response.failed`` mid-stream) counts as a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 import pybreaker
 
-from .._errors import CircuitOpenError, ResponseFailedError
+from .._decisions import BreakerChanged, BreakerRejected
+from .._errors import (
+    AllProvidersFailed,
+    APIConnectionError,
+    APIStatusError,
+    CircuitOpenError,
+    ProtocolError,
+    ResponseFailedError,
+    StreamError,
+)
 from .._pipeline import Handler, Reply, Request
-from .._streaming import EventStream, StreamEnd
+from .._streaming import EventStream, StreamEnd, committed
+from ._breaker_storage import FallbackStorage, RedisStorage
 from ._policy import is_client_error, is_content_policy
+from ._pybreaker_compat import exclusive, record_failure, record_success
 
 __all__ = ["CircuitBreaker"]
 
+logger = logging.getLogger("openresponses")
+
 Exclusion = type[BaseException] | Callable[[BaseException], bool]
+
+# Errors born of the upstream's reply, or of its absence: the only ones that say anything about
+# the provider's health. Everything else was raised here, before or instead of the call.
+_UPSTREAM_ERRORS = (APIConnectionError, APIStatusError, StreamError, ProtocolError)
+
+_WORKERS = 4  # per breaker; its steps are serialised by its lock anyway
+
+
+def _reached_upstream(exc: BaseException) -> bool:
+    """Whether ``exc`` is a verdict on the provider at all (else the call counts neither way)."""
+    if isinstance(exc, AllProvidersFailed):  # a nested Failover: judge by what its attempts met
+        return any(_reached_upstream(inner) for inner in exc.exceptions)
+    return isinstance(exc, _UPSTREAM_ERRORS)
+
+
+def _provider_fault(exc: BaseException) -> bool:
+    """An upstream failure worth counting (pybreaker treats the rest as successes)."""
+    if isinstance(exc, AllProvidersFailed):
+        return any(_provider_fault(inner) for inner in exc.exceptions)
+    if not isinstance(exc, _UPSTREAM_ERRORS):
+        return False
+    if isinstance(exc, ResponseFailedError) and not exc.retryable:
+        return False  # the provider reported a problem with the request (e.g. invalid_request)
+    return not (is_client_error(exc) or is_content_policy(exc))
 
 
 def _not_a_provider_fault(exc: BaseException) -> bool:
-    if isinstance(exc, ResponseFailedError) and not exc.retryable:
-        return True  # the provider reported a problem with the request (e.g. invalid_request)
-    return is_client_error(exc) or is_content_policy(exc)
+    return not _provider_fault(exc)
+
+
+def _log_failed_step(future: Future[None]) -> None:
+    """A fire-and-forget step has no caller to raise to (e.g. a listener's bug): log it."""
+    exc = future.exception()
+    if exc is not None:
+        logger.error("circuit breaker: recording a stream failure failed", exc_info=exc)
 
 
 class _Transitions(pybreaker.CircuitBreakerListener):
@@ -53,12 +104,16 @@ class CircuitBreaker:
 
     ``fail_max`` consecutive provider failures open the breaker for ``reset_timeout`` seconds;
     then up to ``half_open_max_calls`` trial calls (per process) go through: ``success_threshold``
-    successes close it, a failure re-opens it. ``exclude`` adds exception types or predicates
-    that are not the provider's fault (client errors are always excluded). ``listeners`` are
-    pybreaker ``CircuitBreakerListener`` objects. State is in memory unless ``redis_url`` (or a
-    ``redis`` client, or any pybreaker ``state_storage``) is given; Redis keys are
-    ``{namespace}:{name}:pybreaker:*``. ``name`` defaults to the name of the ``Provider`` whose
-    middleware list holds the breaker. Put it inside ``Retry`` so an open breaker stops retries.
+    successes close it, a failure re-opens it. Only upstream failures count (see the module);
+    ``exclude`` adds exception types or predicates that are not the provider's fault (client
+    errors are always excluded). ``listeners`` are pybreaker ``CircuitBreakerListener`` objects.
+    State is in memory unless ``redis_url`` (or a ``redis`` client, or any pybreaker
+    ``state_storage``) is given; Redis keys are ``{namespace}:{name}:pybreaker:*``. The client
+    built from ``redis_url`` gives up after ``redis_timeout`` seconds; when the shared storage
+    fails, the breaker logs one warning and uses local state, probing the storage again every
+    ``redis_retry_after`` seconds in the background. ``name`` defaults to the name of the
+    ``Provider`` whose middleware list holds the breaker. Put it inside ``Retry`` so an open
+    breaker stops retries.
 
     ::
 
@@ -81,11 +136,15 @@ class CircuitBreaker:
         redis: Any = None,
         state_storage: pybreaker.CircuitBreakerStorage | None = None,
         namespace: str = "openresponses",
+        redis_timeout: float = 0.25,
+        redis_retry_after: float = 5.0,
     ) -> None:
         if fail_max < 1 or success_threshold < 1 or half_open_max_calls < 1:
             raise ValueError("fail_max, success_threshold and half_open_max_calls must be >= 1")
         if reset_timeout < 0:
             raise ValueError("reset_timeout must be >= 0")
+        if redis_timeout <= 0 or redis_retry_after <= 0:
+            raise ValueError("redis_timeout and redis_retry_after must be > 0")
         if sum(x is not None for x in (redis_url, redis, state_storage)) > 1:
             raise ValueError("pass at most one of redis_url, redis and state_storage")
         self.name = name
@@ -95,6 +154,8 @@ class CircuitBreaker:
         self.success_threshold = success_threshold
         self.half_open_max_calls = half_open_max_calls
         self.namespace = namespace
+        self.redis_timeout = redis_timeout
+        self.redis_retry_after = redis_retry_after
         self._exclude: list[Exclusion] = [_not_a_provider_fault, *exclude]
         self._listeners = list(listeners)
         self._redis_url = redis_url
@@ -102,8 +163,16 @@ class CircuitBreaker:
         self._storage = state_storage
         self._transitions = _Transitions()
         self._breaker: pybreaker.CircuitBreaker | None = None
+        self._store: pybreaker.CircuitBreakerStorage | None = None  # what pybreaker was given
+        self._fallback: FallbackStorage | None = None  # the same object, when state is shared
         self._probes = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        # ``_lock`` serialises state steps (and is held during their storage I/O); ``_guard``
+        # protects the trial-call count and the executor and is never held during I/O, so the
+        # event loop can take it at any time without waiting on Redis.
         self._lock = threading.RLock()
+        self._guard = threading.Lock()
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -129,18 +198,15 @@ class CircuitBreaker:
 
     def _build(self) -> pybreaker.CircuitBreaker:
         name = self.name or "default"
-        storage = self._storage
-        client = self._redis
-        if client is None and self._redis_url is not None:
-            import redis as redis_lib
-
-            # Short socket timeouts: the breaker runs on the event loop; a hung Redis must not
-            # stall every call (pybreaker then falls back to ``closed`` and logs).
-            client = redis_lib.Redis.from_url(self._redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        if client is not None:
-            storage = pybreaker.CircuitRedisStorage(
-                pybreaker.STATE_CLOSED, client, namespace=f"{self.namespace}:{name}"
+        shared = self._shared_storage(name)
+        storage: pybreaker.CircuitBreakerStorage
+        if shared is None:
+            storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        else:
+            storage = self._fallback = FallbackStorage(
+                shared, breaker_name=name, retry_after=self.redis_retry_after, submit=self._submit
             )
+        self._store = storage
         return pybreaker.CircuitBreaker(
             fail_max=self.fail_max,
             reset_timeout=self.reset_timeout,
@@ -151,6 +217,38 @@ class CircuitBreaker:
             name=name,
             throw_new_error_on_trip=False,
         )
+
+    def _shared_storage(self, name: str) -> pybreaker.CircuitBreakerStorage | None:
+        if self._storage is not None:
+            return self._storage
+        client = self._redis
+        if client is None and self._redis_url is not None:
+            import redis as redis_lib
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            # Short timeouts and no retries: a dead or hung Redis is noticed in one timeout, after
+            # which FallbackStorage stops asking it (retrying is its job, in the background).
+            client = redis_lib.Redis.from_url(
+                self._redis_url,
+                socket_timeout=self.redis_timeout,
+                socket_connect_timeout=self.redis_timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+        if client is None:
+            return None
+        return RedisStorage(client, f"{self.namespace}:{name}")
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """This breaker's own small pool for storage I/O (not the loop's default executor)."""
+        with self._guard:
+            if self._pool is None or self._pool_pid != os.getpid():  # threads do not survive fork
+                self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="openresponses-breaker")
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def _submit(self, job: Callable[[], None]) -> object:
+        return self._executor().submit(job)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -165,16 +263,21 @@ class CircuitBreaker:
         """Consecutive failures counted so far."""
         return int(self.breaker.fail_counter)
 
+    @property
+    def degraded(self) -> bool:
+        """``True`` while the shared storage (Redis) is failing and this process uses local state."""
+        return self._fallback is not None and self._fallback.degraded
+
     def reopens_in(self) -> float:
         """Seconds until an open breaker lets a trial call through (0 if not open)."""
         with self._lock:
             breaker = self.breaker
             if breaker.current_state != pybreaker.STATE_OPEN:
                 return 0.0
-            return self._remaining(breaker)
+            return self._remaining()
 
-    def _remaining(self, breaker: pybreaker.CircuitBreaker) -> float:
-        opened_at = breaker._state_storage.opened_at
+    def _remaining(self) -> float:
+        opened_at = self._store.opened_at if self._store is not None else None
         if opened_at is None:
             return 0.0
         elapsed = (datetime.now(UTC) - opened_at).total_seconds()
@@ -190,18 +293,20 @@ class CircuitBreaker:
         """Force the breaker closed."""
         with self._lock:
             self.breaker.close()
-            self._probes = 0
+            with self._guard:
+                self._probes = 0
             self._transitions.pending.clear()
 
     def __repr__(self) -> str:
+        storage = "redis" if (self._redis_url or self._redis) else "custom" if self._storage else "memory"
         return (
             f"CircuitBreaker(name={self.name!r}, fail_max={self.fail_max}, "
-            f"reset_timeout={self.reset_timeout}, "
-            f"storage={'redis' if (self._redis_url or self._redis) else 'memory'})"
+            f"reset_timeout={self.reset_timeout}, storage={storage})"
         )
 
     # -- the state machine, driven from asyncio -------------------------------------------------
     # Each step holds pybreaker's lock and never awaits: safe from any thread or event loop.
+    # pybreaker's private hooks are reached only through ``_pybreaker_compat``.
 
     def _report(self, request: Request) -> None:
         pending = self._transitions.pending
@@ -210,18 +315,16 @@ class CircuitBreaker:
         changes = list(pending)
         pending.clear()
         for old, new in changes:
-            request.context.record(
-                "breaker", {"provider": self.name or "default", "state": new, "previous": old}
-            )
+            request.context.record(BreakerChanged(self.name or "default", new, old))
 
     def _admit(self, request: Request) -> bool:
         """Let the call through (``True`` if it is a half-open trial) or raise CircuitOpenError."""
         with self._lock:
             breaker = self.breaker
-            with breaker._lock:
+            with exclusive(breaker):
                 state = breaker.state  # re-reads shared storage: another process may have tripped it
                 if state.name == pybreaker.STATE_OPEN:
-                    remaining = self._remaining(breaker)
+                    remaining = self._remaining()
                     if remaining > 0:
                         self._report(request)
                         self._reject(request, remaining)
@@ -229,45 +332,43 @@ class CircuitBreaker:
                     state = breaker.state
                 probe = state.name == pybreaker.STATE_HALF_OPEN
                 if probe:
-                    if self._probes >= self.half_open_max_calls:
+                    with self._guard:
+                        full = self._probes >= self.half_open_max_calls
+                        if not full:
+                            self._probes += 1
+                    if full:
                         self._report(request)
                         self._reject(request, 0.0)
-                    self._probes += 1
             self._report(request)
             return probe
 
     def _reject(self, request: Request, remaining: float) -> None:
         name = self.name or "default"
-        request.context.record("breaker.rejected", {"provider": name, "reopens_in_s": remaining})
+        request.context.record(BreakerRejected(name, remaining))
         raise CircuitOpenError(name, remaining)
 
     def _success(self, request: Request, probe: bool) -> None:
         with self._lock:
             breaker = self.breaker
-            with breaker._lock:
-                if probe:
-                    self._probes -= 1
-                breaker.state._handle_success()
+            with exclusive(breaker):
+                self._release(probe)
+                record_success(breaker)
             self._report(request)
 
     def _failure(self, request: Request, exc: BaseException, probe: bool) -> None:
+        if not _reached_upstream(exc):  # raised locally (a caller's mistake, a bug): no verdict
+            self._release(probe)
+            return
         with self._lock:
             breaker = self.breaker
-            with breaker._lock:
-                if probe:
-                    self._probes -= 1
-                traceback = exc.__traceback__
-                try:
-                    breaker.state._handle_error(exc, reraise=False)
-                except (pybreaker.CircuitBreakerError, type(exc)):
-                    pass  # pybreaker re-raises when it trips; we report and re-raise ourselves
-                finally:
-                    exc.__traceback__ = traceback
+            with exclusive(breaker):
+                self._release(probe)
+                record_failure(breaker, exc)  # pybreaker's exclusions decide whether it counts
             self._report(request)
 
     def _release(self, probe: bool) -> None:
         if probe:
-            with self._lock:
+            with self._guard:
                 self._probes -= 1
 
     @property
@@ -275,32 +376,42 @@ class CircuitBreaker:
         # Shared storage means network round trips: keep them off the event loop.
         return self._redis_url is not None or self._redis is not None or self._storage is not None
 
+    def _inline(self) -> AbstractContextManager[None] | None:
+        """How to run a step on the loop thread now, or ``None`` when it must go to the executor.
+
+        In memory, or while the shared storage is down (local state only, pinned so that a
+        probe succeeding meanwhile cannot make this step wait on Redis), a step takes
+        microseconds: running it inline queues nothing behind a dead Redis.
+        """
+        if not self._remote:
+            return nullcontext()
+        fallback = self._fallback
+        if fallback is not None and fallback.degraded:
+            return fallback.local_only()
+        return None
+
     async def _step(self, step: Callable[..., Any], *args: Any) -> Any:
-        """Run a state-machine step: inline in memory, in a worker thread when the state is remote.
+        """Run a state-machine step: inline when it is in memory, else on this breaker's executor.
 
         Each step takes only threading locks and never awaits, so either place is safe; in a
         thread a slow Redis delays this call only, not every task on the loop.
         """
-        if self._remote:
-            return await asyncio.to_thread(step, *args)
-        return step(*args)
+        inline = self._inline()
+        if inline is not None:
+            with inline:
+                return step(*args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), functools.partial(step, *args))
 
     async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
         probe = await self._step(self._admit, request)
-        reply: Reply | None = None
         try:
-            reply = await call_next(request)
-            if isinstance(reply, EventStream):
-                await reply.prime()  # a stream is a success once committed
+            reply = await committed(await call_next(request))  # a stream is a success once committed
         except Exception as exc:
             await self._step(self._failure, request, exc, probe)
-            if isinstance(reply, EventStream):
-                await reply.aclose()
             raise
         except BaseException:  # cancelled (a hedge lost) or interrupted: neither verdict
             self._release(probe)
-            if isinstance(reply, EventStream):
-                await reply.aclose()
             raise
         await self._step(self._success, request, probe)
         if isinstance(reply, EventStream):
@@ -310,13 +421,11 @@ class CircuitBreaker:
     def _on_stream_end(self, request: Request, end: StreamEnd) -> None:
         if end.error is None or end.abandoned or not isinstance(end.error, Exception):
             return
-        if not self._remote:
-            self._failure(request, end.error, probe=False)
+        inline = self._inline()
+        if inline is not None:
+            with inline:
+                self._failure(request, end.error, probe=False)
             return
-        # A tap cannot await: hand the remote update to a worker thread, fire and forget.
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # ended outside a loop (e.g. a dropped stream collected late)
-            self._failure(request, end.error, probe=False)
-            return
-        loop.run_in_executor(None, self._failure, request, end.error, False)
+        # A tap cannot await (and may run outside any loop, when a dropped stream is collected
+        # late): hand the remote update to the executor, fire and forget.
+        self._executor().submit(self._failure, request, end.error, False).add_done_callback(_log_failed_step)

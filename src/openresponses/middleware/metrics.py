@@ -28,19 +28,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.metrics import MeterProvider
 
 from .._accumulate import Accumulator
+from .._decisions import BreakerChanged, BreakerRejected, CacheLookup, Decision, FailedOver, Retried
 from .._pipeline import AttrValue, Handler, Reply, Request, Target
 from .._streaming import EventStream, StreamEnd
 from .._version import __version__
 from ..exporters import semconv as sc
 from ..types import CompactResponse, Response, StreamEvent
-from ._otel_common import DELTA_TYPES, error_type, operation_name, server_attributes
+from ._otel_attrs import DELTA_TYPES, error_type, operation_name, server_attributes
 
 __all__ = ["Metrics"]
 
@@ -186,39 +186,38 @@ class _CallMetrics:
 
     # -- CallObserver ---------------------------------------------------------------------------
 
-    def on_record(self, kind: str, attributes: Mapping[str, AttrValue]) -> None:
+    def on_record(self, decision: Decision) -> None:
         owner = self._owner
         base: dict[str, AttrValue] = {sc.GEN_AI_OPERATION_NAME: operation_name(self.request)}
-        if kind == "retry":
+        if isinstance(decision, Retried):
             attrs = dict(base)
-            if "reason" in attributes:
-                attrs["openresponses.retry.reason"] = str(attributes["reason"])
-            if sc.ERROR_TYPE in attributes:
-                attrs[sc.ERROR_TYPE] = str(attributes[sc.ERROR_TYPE])
+            attrs["openresponses.retry.reason"] = decision.reason
+            attrs[sc.ERROR_TYPE] = decision.error_type
             if self.target is not None:
                 attrs[sc.GEN_AI_PROVIDER_NAME] = self.target.provider
             owner._retries.add(1, attrs)
-        elif kind == "failover":
+        elif isinstance(decision, FailedOver):
             attrs = dict(base)
-            for key in ("from", "to", "reason"):
-                if key in attributes:
-                    attrs[f"openresponses.failover.{key}"] = str(attributes[key])
+            attrs["openresponses.failover.from"] = decision.source
+            attrs["openresponses.failover.to"] = decision.target
+            attrs["openresponses.failover.reason"] = decision.reason
             owner._failovers.add(1, attrs)
-        elif kind == "breaker":
-            attrs = {
-                f"openresponses.breaker.{key}": str(attributes[key])
-                for key in ("provider", "state", "previous")
-                if key in attributes
-            }
-            owner._breaker.add(1, attrs)
-        elif kind == "breaker.rejected":
-            attrs = {"openresponses.breaker.provider": str(attributes.get("provider", ""))}
-            owner._rejections.add(1, attrs)
-        elif kind == "cache":
+        elif isinstance(decision, BreakerChanged):
+            owner._breaker.add(
+                1,
+                {
+                    "openresponses.breaker.provider": decision.provider,
+                    "openresponses.breaker.state": decision.state,
+                    "openresponses.breaker.previous": decision.previous,
+                },
+            )
+        elif isinstance(decision, BreakerRejected):
+            owner._rejections.add(1, {"openresponses.breaker.provider": decision.provider})
+        elif isinstance(decision, CacheLookup):
             attrs = dict(base)
             if self.request.model:
                 attrs[sc.GEN_AI_REQUEST_MODEL] = self.request.model
-            (owner._cache_hits if attributes.get("hit") else owner._cache_misses).add(1, attrs)
+            (owner._cache_hits if decision.hit else owner._cache_misses).add(1, attrs)
 
     def on_attempt(self, request: Request, number: int) -> None:
         # No per-attempt hooks (Tracing's attempt span must be the one that parents HTTP spans).

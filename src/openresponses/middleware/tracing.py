@@ -40,21 +40,28 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from .._decisions import (
+    BreakerChanged,
+    CacheLookup,
+    Decision,
+    FailedOver,
+    HedgeStarted,
+    Recovered,
+    Retried,
+)
 from .._pipeline import AttrValue, Handler, Reply, Request
 from .._streaming import EventStream, StreamEnd
 from .._version import __version__
 from ..exporters import semconv as sc
 from ..types import CompactResponse, Response
-from ._otel_common import (
-    Content,
-    Redactor,
+from ._otel_attrs import (
     error_type,
     operation_name,
     request_attributes,
     response_attributes,
-    scrub,
     server_attributes,
 )
+from ._otel_content import Content, Redactor, scrub
 from ._otel_stream import LEVELS, StreamEventsLevel, StreamTrace
 
 __all__ = ["Tracing"]
@@ -174,37 +181,35 @@ class _CallTrace:
 
     # -- CallObserver -------------------------------------------------------------------------
 
-    def on_record(self, kind: str, attributes: Mapping[str, AttrValue]) -> None:
+    def on_record(self, decision: Decision) -> None:
         """A middleware decision: a span event on the call span, and state for the next attempt."""
+        kind = decision.kind
         event: dict[str, AttrValue] = {}
-        for key, value in attributes.items():
+        for key, value in decision.attributes().items():
             event[key if key == sc.ERROR_TYPE else f"openresponses.{kind}.{key}"] = value
         self.span.add_event(kind, event)
-        if kind == "retry":
+        pending = self.pending
+        if isinstance(decision, Retried):
             self.retries += 1
-            self.pending[sc.OR_ATTEMPT_REASON] = "retry"
-            if "wait_s" in attributes:
-                self.pending[sc.OR_ATTEMPT_WAIT] = float(attributes["wait_s"])
-            if "reason" in attributes:
-                self.pending[sc.OR_ATTEMPT_WAIT_REASON] = str(attributes["reason"])
-        elif kind == "failover":
+            pending[sc.OR_ATTEMPT_REASON] = "retry"
+            pending[sc.OR_ATTEMPT_WAIT] = float(decision.wait_s)
+            pending[sc.OR_ATTEMPT_WAIT_REASON] = decision.reason
+        elif isinstance(decision, FailedOver):
             self.failovers += 1
-            self.pending[sc.OR_ATTEMPT_REASON] = "failover"
-            if attributes.get("from"):
-                self.pending[sc.OR_ATTEMPT_FROM] = str(attributes["from"])
-        elif kind == "hedge":
-            self.pending[sc.OR_ATTEMPT_REASON] = "hedge"
-            if "after_s" in attributes:
-                self.pending[sc.OR_ATTEMPT_WAIT] = float(attributes["after_s"])
-        elif kind in ("restart", "continue"):
-            self.pending[sc.OR_ATTEMPT_REASON] = kind
-        elif kind == "breaker" and attributes.get("provider"):
-            self.breakers[str(attributes["provider"])] = str(attributes.get("state", ""))
-        elif kind == "cache":
-            self.cache_hit = bool(attributes.get("hit"))
-            similarity = attributes.get("similarity")
-            if isinstance(similarity, int | float) and not isinstance(similarity, bool):
-                self.cache_similarity = float(similarity)
+            pending[sc.OR_ATTEMPT_REASON] = "failover"
+            if decision.source:
+                pending[sc.OR_ATTEMPT_FROM] = decision.source
+        elif isinstance(decision, HedgeStarted):
+            pending[sc.OR_ATTEMPT_REASON] = "hedge"
+            pending[sc.OR_ATTEMPT_WAIT] = float(decision.after_s)
+        elif isinstance(decision, Recovered):
+            pending[sc.OR_ATTEMPT_REASON] = decision.mode
+        elif isinstance(decision, BreakerChanged) and decision.provider:
+            self.breakers[decision.provider] = decision.state
+        elif isinstance(decision, CacheLookup):
+            self.cache_hit = decision.hit
+            if decision.similarity is not None:
+                self.cache_similarity = float(decision.similarity)
 
     def on_attempt(self, request: Request, number: int) -> _AttemptTrace:
         return _AttemptTrace(self, request, number)

@@ -47,6 +47,7 @@ __all__ = [
     "WebSocketErrorEvent",
     "parse_event",
     "parse_events",
+    "validate_event_json",
 ]
 
 
@@ -409,7 +410,15 @@ _EVENT_LIST_ADAPTER: TypeAdapter[list[KnownStreamEvent]] = TypeAdapter(
 )
 # The core validators, called directly on the hot path (``TypeAdapter.validate_json`` is a Python
 # wrapper that only forwards its default options).
-_validate_event = _EVENT_ADAPTER.validator.validate_json
+validate_event_json = _EVENT_ADAPTER.validator.validate_json
+"""``validate_event_json(data)``: one JSON payload (``bytes`` or ``str``) as a *standard* event.
+
+The strict first step of :func:`parse_event`, without its fallbacks: an unknown ``type`` or a
+WebSocket ``error`` message raises ``ValidationError`` here instead of becoming ``UnknownEvent`` /
+``WebSocketErrorEvent``. For decoders that try it first and fall back to ``parse_event`` only when
+it fails (one pydantic-core call on the hot path).
+"""
+_validate_event = validate_event_json  # the former private name
 _validate_event_list = _EVENT_LIST_ADAPTER.validator.validate_json
 
 
@@ -430,7 +439,7 @@ def parse_event(data: bytes | str) -> StreamEvent:
     spec (bad JSON, a missing required field of a known event) raises ``ValidationError``.
     """
     try:
-        return _validate_event(data)  # type: ignore[no-any-return]
+        return validate_event_json(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         if _is_unknown_tag(exc):
             return UnknownEvent.model_validate_json(data)
