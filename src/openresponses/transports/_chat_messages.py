@@ -1,0 +1,300 @@
+"""Open Responses input items -> Chat Completions messages, sans I/O.
+
+Chat Completions wants one assistant message per turn holding every tool call of that turn,
+immediately followed by one ``tool`` message per call (PROVIDERS.md trap 13). Responses input
+may interleave reasoning or messages between a call and its output, so :func:`chat_messages`
+folds assistant parts into the open turn and moves user/system messages that sit between a
+call and its output after the outputs. Reasoning items are dropped, or attached to their
+assistant turn as ``reasoning_content`` / ``reasoning`` (``send_reasoning``).
+
+Raw reasoning cannot ride on an input reasoning item (its ``content`` must be null), so the
+chat dialect carries it in ``encrypted_content`` as a small JSON envelope
+(:func:`reasoning_envelope`); only our own envelope is ever sent back as text, never another
+provider's opaque blob.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn
+
+from .._errors import RequestValidationError
+from ..types.content import (
+    InputImageContent,
+    InputTextContent,
+    OutputTextContent,
+    RefusalContent,
+    SummaryTextContent,
+)
+from ..types.items import (
+    AssistantMessageItemParam,
+    CompactionItemParam,
+    DeveloperMessageItemParam,
+    FunctionCallItemParam,
+    FunctionCallOutputItemParam,
+    ItemReferenceParam,
+    ReasoningItemParam,
+    SystemMessageItemParam,
+    UserMessageItemParam,
+)
+
+__all__ = [
+    "PREFIX",
+    "REASONING_ENVELOPE",
+    "SendReasoning",
+    "chat_messages",
+    "reasoning_envelope",
+    "reasoning_from_envelope",
+    "reject",
+]
+
+SendReasoning = Literal["drop", "reasoning_content", "reasoning"]
+
+#: The ``type`` tag of the JSON blob the chat dialect puts in a reasoning item's
+#: ``encrypted_content`` so raw reasoning survives a round trip (see :func:`reasoning_envelope`).
+REASONING_ENVELOPE = "openresponses.chat-completions.reasoning"
+
+#: How every message of the chat dialect's request errors starts.
+PREFIX = "chat-completions adapter"
+
+
+def reasoning_envelope(text: str) -> str:
+    """The ``encrypted_content`` carrying raw chat reasoning ``text`` back to the same upstream."""
+    return json.dumps({"type": REASONING_ENVELOPE, "text": text}, ensure_ascii=False, separators=(",", ":"))
+
+
+def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
+    """The reasoning text inside one of our envelopes; ``None`` for any other (opaque) blob."""
+    if not encrypted_content or not encrypted_content.startswith("{"):
+        return None
+    try:
+        data = json.loads(encrypted_content)
+    except ValueError:
+        return None
+    if (
+        isinstance(data, dict)
+        and data.get("type") == REASONING_ENVELOPE
+        and isinstance(data.get("text"), str)
+    ):
+        return str(data["text"])
+    return None
+
+
+def reject(what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()) -> NoReturn:
+    """Raise ``RequestValidationError``: ``chat-completions adapter: <what> <detail>``."""
+    message = f"{PREFIX}: {what} {detail}"
+    raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
+
+
+def chat_messages(
+    instructions: str | None, items: str | Sequence[Any] | None, send_reasoning: SendReasoning
+) -> list[dict[str, Any]]:
+    """The chat ``messages`` for ``instructions`` and ``input``; raises ``RequestValidationError``."""
+    return _Conversation(send_reasoning).build(instructions, items)
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One assistant turn being assembled: its text, tool calls, reasoning and the calls' outputs."""
+
+    content: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    unanswered: set[str] = field(default_factory=set)
+
+
+class _Conversation:
+    """Input items -> chat messages, keeping every tool call adjacent to its outputs.
+
+    Assistant parts (text, reasoning, calls) join the open turn until all its calls are
+    answered; user and system messages that arrive while a call is unanswered are held and
+    written after the outputs.
+    """
+
+    def __init__(self, send_reasoning: SendReasoning) -> None:
+        self._send_reasoning = send_reasoning
+        self.messages: list[dict[str, Any]] = []
+        self._turn: _Turn | None = None
+        self._deferred: list[dict[str, Any]] = []
+
+    def build(self, instructions: str | None, items: str | Sequence[Any] | None) -> list[dict[str, Any]]:
+        if instructions:
+            self.messages.append({"role": "system", "content": instructions})
+        if isinstance(items, str):
+            self.messages.append({"role": "user", "content": items})
+        elif items:
+            for index, item in enumerate(items):
+                self._item(index, item)
+        if self._turn is not None and self._turn.unanswered:
+            missing = ", ".join(repr(call_id) for call_id in sorted(self._turn.unanswered))
+            reject(
+                f"function_call {missing}",
+                "has no function_call_output in input (chat upstreams need every tool call answered)",
+                loc=("input",),
+            )
+        self._flush()
+        if not any(message["role"] != "system" for message in self.messages):
+            # A probe (empty input) still needs a user turn: most chat templates require one.
+            self.messages.append({"role": "user", "content": ""})
+        return self.messages
+
+    def _item(self, index: int, item: Any) -> None:
+        loc = ("input", index)
+        if isinstance(item, UserMessageItemParam):
+            self._plain({"role": "user", "content": _user_content(item.content, loc)})
+        elif isinstance(item, SystemMessageItemParam | DeveloperMessageItemParam):
+            self._plain({"role": "system", "content": _system_content(item.content, loc)})
+        elif isinstance(item, AssistantMessageItemParam):
+            self._assistant().content.append(_assistant_text(item.content, loc))
+        elif isinstance(item, FunctionCallItemParam):
+            self._function_call(item, loc)
+        elif isinstance(item, FunctionCallOutputItemParam):
+            self._function_call_output(item, loc)
+        elif isinstance(item, ReasoningItemParam):
+            if self._send_reasoning != "drop" and (text := _reasoning_text(item)):
+                self._assistant().reasoning.append(text)
+        elif isinstance(item, ItemReferenceParam):
+            reject(
+                "input item type 'item_reference'",
+                "is not supported (item references need a response store)",
+                loc=loc,
+            )
+        elif isinstance(item, CompactionItemParam):
+            reject(
+                "input item type 'compaction'",
+                "is not supported (compacted context is opaque to chat upstreams)",
+                loc=loc,
+            )
+        else:
+            item_type = getattr(item, "type", None)
+            role = getattr(item, "role", None)
+            what = f"message role {role!r}" if item_type == "message" else f"input item type {item_type!r}"
+            reject(what, loc=loc)
+
+    def _assistant(self) -> _Turn:
+        """The turn an assistant part joins: the open one, unless all its calls are answered."""
+        turn = self._turn
+        if turn is not None and (turn.unanswered or not turn.outputs):
+            return turn
+        self._flush()
+        self._turn = _Turn()
+        return self._turn
+
+    def _plain(self, message: dict[str, Any]) -> None:
+        if self._turn is not None and self._turn.unanswered:
+            # Between a tool call and its output: Chat Completions needs the outputs first.
+            self._deferred.append(message)
+            return
+        self._flush()
+        self.messages.append(message)
+
+    def _function_call(self, item: FunctionCallItemParam, loc: tuple[str, int]) -> None:
+        turn = self._assistant()
+        if any(call["id"] == item.call_id for call in turn.tool_calls):
+            # Ids may repeat across turns (TGI numbers every turn's call "0"), not within one.
+            reject(f"function_call call_id {item.call_id!r}", "appears twice in one turn", loc=loc)
+        turn.tool_calls.append(
+            {
+                "id": item.call_id,
+                "type": "function",
+                "function": {"name": item.name, "arguments": item.arguments},
+            }
+        )
+        turn.unanswered.add(item.call_id)
+
+    def _function_call_output(self, item: FunctionCallOutputItemParam, loc: tuple[str, int]) -> None:
+        turn = self._turn
+        if turn is None or item.call_id not in turn.unanswered:
+            answered = turn is not None and any(call["id"] == item.call_id for call in turn.tool_calls)
+            detail = (
+                "answers a call that was already answered"
+                if answered
+                else "has no function_call before it in input"
+            )
+            reject(f"function_call_output call_id {item.call_id!r}", detail, loc=loc)
+        turn.unanswered.discard(item.call_id)
+        turn.outputs.append(
+            {"role": "tool", "tool_call_id": item.call_id, "content": _tool_output(item, loc)}
+        )
+
+    def _flush(self) -> None:
+        """Write the open turn, its outputs, then the messages held back while it was open."""
+        turn, self._turn = self._turn, None
+        if turn is not None and (turn.content or turn.tool_calls):
+            # Reasoning alone is no turn: sending it as one would be garbage.
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(turn.content)}
+            if turn.tool_calls:
+                message["tool_calls"] = turn.tool_calls
+            if turn.reasoning and self._send_reasoning != "drop":
+                message[self._send_reasoning] = "\n\n".join(turn.reasoning)
+            self.messages.append(message)
+            self.messages.extend(turn.outputs)
+        self.messages.extend(self._deferred)
+        self._deferred.clear()
+
+
+def _user_content(content: str | Sequence[Any], loc: tuple[str, int]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for index, part in enumerate(content):
+        if isinstance(part, InputTextContent):
+            parts.append({"type": "text", "text": part.text})
+        elif isinstance(part, InputImageContent):
+            if not part.image_url:
+                reject(
+                    "content part 'input_image' without image_url",
+                    "is not supported (file ids cannot be resolved)",
+                    loc=(*loc, "content", index),
+                )
+            image: dict[str, Any] = {"url": part.image_url}
+            if part.detail is not None:
+                image["detail"] = part.detail
+            parts.append({"type": "image_url", "image_url": image})
+        else:
+            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
+    if len(parts) == 1 and parts[0]["type"] == "text":
+        return str(parts[0]["text"])  # the string form is the one every chat template understands
+    return parts
+
+
+def _texts(content: Iterable[Any], loc: tuple[str | int, ...], *, refusal: bool = False) -> list[str]:
+    """The text of ``input_text`` / ``output_text`` parts (and ``refusal`` parts when allowed)."""
+    texts: list[str] = []
+    for index, part in enumerate(content):
+        if isinstance(part, InputTextContent | OutputTextContent):
+            texts.append(part.text)
+        elif refusal and isinstance(part, RefusalContent):
+            texts.append(part.refusal)
+        else:
+            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
+    return texts
+
+
+def _system_content(content: str | Sequence[Any], loc: tuple[str, int]) -> str:
+    # Many chat templates (DeepSeek, older vLLM/llama.cpp) accept only a string system message.
+    return content if isinstance(content, str) else "\n".join(_texts(content, loc))
+
+
+def _assistant_text(content: str | Sequence[Any], loc: tuple[str, int]) -> str:
+    if isinstance(content, str):
+        return content
+    # A refusal becomes plain text: only OpenAI reads an assistant ``refusal`` field on input.
+    return "".join(_texts(content, loc, refusal=True))
+
+
+def _tool_output(item: FunctionCallOutputItemParam, loc: tuple[str, int]) -> str:
+    if isinstance(item.output, str):
+        return item.output
+    # Tool messages carry text only; an image or file in a tool result cannot be sent.
+    return "\n".join(_texts(item.output, (*loc, "output")))
+
+
+def _reasoning_text(item: ReasoningItemParam) -> str:
+    raw = reasoning_from_envelope(item.encrypted_content)
+    if raw is not None:
+        return raw
+    return "\n\n".join(part.text for part in item.summary if isinstance(part, SummaryTextContent))

@@ -1,0 +1,150 @@
+"""Chat Completions replies -> Open Responses events, sans I/O: SSE streams and whole bodies.
+
+:class:`ChatStreamDecoder` is the chat dialect's ``StreamDecoder`` (SSE bytes via the shared
+WHATWG decoder -> JSON chunks -> :class:`~._chat_chunks.ChatChunkTranslator`), and
+:func:`chat_completion_to_response` feeds a whole non-stream body through the very same
+machine, so both paths agree by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .._errors import ProtocolError
+from .._sse import SSEDecoder
+from ..types import CreateResponseBody, Response, StreamEvent
+from ._chat_chunks import ChatChunkTranslator, ChatStreamOptions, ReasoningField, chat_usage, first_choice
+
+__all__ = [
+    "ChatChunkTranslator",
+    "ChatStreamDecoder",
+    "ChatStreamOptions",
+    "ReasoningField",
+    "chat_completion_to_response",
+    "chat_usage",
+    "translate_completion",
+]
+
+
+class ChatStreamDecoder:
+    """The chat dialect's ``StreamDecoder``: SSE bytes -> chunks -> Open Responses events.
+
+    Keep-alive comments (``: OPENROUTER PROCESSING``) are dropped by the SSE decoder; ``[DONE]``
+    ends the stream (anything after it is ignored); a data line that is not a JSON object raises
+    ``ProtocolError`` whose ``events`` are the good events before it.
+    """
+
+    __slots__ = ("_chunks", "_done", "_sse")
+
+    def __init__(self, body: CreateResponseBody | None = None, *, options: ChatStreamOptions | None = None):
+        self._sse = SSEDecoder()
+        self._chunks = ChatChunkTranslator(body, options=options)
+        self._done = False
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """The events the bytes ``chunk`` completed."""
+        events: list[StreamEvent] = []
+        for sse in self._sse.feed(chunk):
+            if self._done:
+                break
+            data = sse.data.strip()
+            try:
+                if data == b"[DONE]":
+                    self._done = True
+                    events += self._chunks.end()
+                elif data:
+                    events += self._chunks.feed(self._parse(data))
+            except ProtocolError as exc:
+                exc.events = events + exc.events
+                raise
+        return events
+
+    def _parse(self, data: bytes) -> Mapping[str, Any]:
+        try:
+            parsed = json.loads(data)
+        except ValueError as exc:
+            raise ProtocolError(
+                f"Invalid JSON in a chat completion chunk: {exc}", data=data, response=self._chunks.snapshot()
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ProtocolError(
+                "A chat completion chunk is not a JSON object", data=data, response=self._chunks.snapshot()
+            )
+        return parsed
+
+    def close(self) -> list[StreamEvent]:
+        """The end of the body: the held terminal event, or ``ProtocolError`` if the stream was cut."""
+        events: list[StreamEvent] = []
+        if not self._done and self._sse.pending.strip():
+            # A last event without its blank line (``data: [DONE]\\n``): complete rather than drop it.
+            events = self.feed(b"\n\n")
+        if self._done:
+            return events
+        self._done = True
+        try:
+            return events + self._chunks.end()
+        except ProtocolError as exc:
+            exc.events = events + exc.events
+            raise
+
+
+def chat_completion_to_response(
+    data: bytes | Mapping[str, Any],
+    body: CreateResponseBody | None = None,
+    *,
+    options: ChatStreamOptions | None = None,
+) -> Response:
+    """A non-stream ``chat.completion`` body as a ``Response``, through the stream's own machine.
+
+    Leading blank lines (DeepSeek's keep-alive under load) are fine. A body with a top-level
+    ``error`` (OpenRouter answers 200 with one) becomes a ``failed`` response.
+    """
+    return translate_completion(data, body, options=options)[0]
+
+
+def translate_completion(
+    data: bytes | Mapping[str, Any],
+    body: CreateResponseBody | None = None,
+    *,
+    options: ChatStreamOptions | None = None,
+) -> tuple[Response, list[StreamEvent]]:
+    """:func:`chat_completion_to_response` plus the events the body amounts to (as if streamed)."""
+    raw = bytes(data) if isinstance(data, bytes | bytearray) else b""
+    if isinstance(data, bytes | bytearray):
+        try:
+            parsed = json.loads(raw.strip() or b"null")
+        except ValueError as exc:
+            raise ProtocolError(f"Invalid chat completion body: {exc}", data=raw) from None
+    else:
+        parsed = data
+    if not isinstance(parsed, Mapping):
+        raise ProtocolError("The chat completion body is not a JSON object", data=raw)
+    chunk = dict(parsed)
+    choices = chunk.get("choices")
+    if isinstance(choices, list):
+        chunk["choices"] = [_as_delta(choice) for choice in choices]
+    machine = ChatChunkTranslator(body, options=options)
+    events = machine.feed(chunk)
+    if not machine.finished and first_choice(chunk.get("choices")) is None:
+        raise ProtocolError("The chat completion body has no choices", data=raw)
+    # A whole body cannot be cut short, so a missing finish_reason on a present choice is a stop.
+    events += machine.end(default_finish="stop")
+    response = machine.response
+    assert response is not None
+    return response, events
+
+
+def _as_delta(choice: Any) -> Any:
+    """A non-stream choice as a stream chunk's choice: ``message`` -> ``delta``, calls indexed."""
+    if not isinstance(choice, Mapping) or not isinstance(choice.get("message"), Mapping):
+        return choice
+    message = dict(choice["message"])
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        message["tool_calls"] = [
+            {"index": position, **call} if isinstance(call, Mapping) and "index" not in call else call
+            for position, call in enumerate(calls)
+        ]
+    return {**choice, "delta": message}
