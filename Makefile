@@ -33,3 +33,13 @@ typecheck:
 
 bench: install-dev
 	$(PYTHON) benchmarks/stream_decode.py
+
+# The served proxy, one target per preset (docs/proxy.md): `make run-ollama ARGS="--model qwen3:8b"`.
+PROXY_PRESETS := openrouter openai ollama lmstudio huggingface vllm llamacpp
+.PHONY: install-proxy $(addprefix run-,$(PROXY_PRESETS))
+
+install-proxy:
+	$(PIP) install -q -e '.[proxy,otel]'
+
+$(addprefix run-,$(PROXY_PRESETS)): run-%: install-proxy
+	$(PYTHON) -m openresponses proxy --preset $* $(ARGS)

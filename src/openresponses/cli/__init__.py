@@ -1,4 +1,4 @@
-"""Command line: ``openresponses demo | ask | serve-scripted``.
+"""Command line: ``openresponses demo | ask | serve-scripted | check | proxy``.
 
 Only the standard library is used here (argparse); each command imports what it needs lazily, so
 ``python -m openresponses --help`` stays fast and needs no optional extra.
@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--text", default="Hello from the scripted Open Responses server.")
     serve.add_argument("--reasoning", default="The user wants a greeting; answer briefly.")
     serve.add_argument("--event-delay", type=float, default=0.02, help="seconds between events")
+
+    from .check import add_check_parser  # stdlib only; the checks themselves load on use
+
+    add_check_parser(sub)
+
+    from .proxy import add_proxy_parser  # stdlib only; Starlette and uvicorn load on use
+
+    add_proxy_parser(sub)
     return parser
 
 
@@ -60,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("error: --base-url or OPENRESPONSES_BASE_URL is required", file=sys.stderr)
             return 2
         return asyncio.run(run_ask(args))
+    if args.command == "check":
+        from .check import run_check
+
+        return run_check(args)
+    if args.command == "proxy":
+        from .proxy import run_proxy
+
+        return run_proxy(args)
     if args.command == "serve-scripted":
         from .ask import run_scripted_server
 

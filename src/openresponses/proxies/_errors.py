@@ -1,0 +1,267 @@
+"""Sans-I/O: the library's typed errors as the proxy's HTTP errors, and secret redaction.
+
+One mapping, used before a stream starts (an HTTP status and a spec error body
+``{"error": {"message", "type", "param", "code"}}``) and after (the ``error`` event's payload),
+so a failure reads the same whichever side of the first byte it happened on.
+
+Why redaction here and not only in the library: an upstream may echo the key it was sent in
+its error body (some 401 pages do), and the library passes upstream messages on. The proxy
+knows every key it holds, so it scrubs them from everything it sends as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import (
+    AllProvidersFailed,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    CircuitOpenError,
+    ProtocolError,
+    RejectedError,
+    RequestValidationError,
+    ResponseFailedError,
+    StreamInterrupted,
+)
+
+__all__ = ["ErrorReply", "Redactor", "describe", "error_body", "type_for_status"]
+
+#: Shorter secrets are not scrubbed: replacing a 3-letter key would mangle ordinary text.
+MIN_SECRET_LENGTH = 8
+_REDACTED = "[redacted]"
+_STATUS_OF_TYPE = {
+    "invalid_request": 400,
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found": 404,
+    "not_found_error": 404,
+    "too_many_requests": 429,
+    "rate_limit_exceeded": 429,
+    "server_error": 500,
+    "model_error": 500,
+}
+_PASSED_HEADERS = ("retry-after", "retry-after-ms")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    """A failure as the proxy reports it: HTTP ``status`` and the spec error fields."""
+
+    status: int
+    type: str
+    message: str
+    code: str | None = None
+    param: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        """``{"error": {"message", "type", "param", "code"}}``."""
+        return error_body(self.message, type=self.type, code=self.code, param=self.param)
+
+
+def error_body(
+    message: str, *, type: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """The spec's HTTP error body."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def type_for_status(status: int) -> str:
+    """The error ``type`` the proxy uses for an HTTP status it reports."""
+    if status == 401:
+        return "authentication_error"
+    if status == 403:
+        return "permission_error"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "too_many_requests"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request_error"
+
+
+def describe(exc: BaseException, body: Any = None) -> ErrorReply:
+    """What to tell the client about ``exc`` (messages are not yet redacted: see ``Redactor``).
+
+    ``body`` is the request body as received: it turns a validation error's location into the
+    JSON path of the offending field (``tools.0.name``, not pydantic's ``tools.0.function.name``).
+    """
+    if isinstance(exc, AllProvidersFailed):
+        if len(exc.exceptions) == 1:
+            return describe(exc.exceptions[0])  # a one-provider chain: its own error is the answer
+        attempts = "; ".join(f"[{getattr(e, 'provider', None) or '?'}] {_short(e)}" for e in exc.exceptions)
+        return ErrorReply(502, "server_error", f"All providers failed: {attempts}.", "all_providers_failed")
+    if isinstance(exc, RequestValidationError):
+        return ErrorReply(400, "invalid_request_error", str(exc), "invalid_request", _param(exc, body))
+    if isinstance(exc, APIStatusError):
+        return _status_error(exc)
+    if isinstance(exc, ResponseFailedError):
+        return _failed(exc)
+    if isinstance(exc, CircuitOpenError):
+        headers = {"retry-after": str(max(1, round(exc.reopens_in)))} if exc.reopens_in is not None else {}
+        return ErrorReply(503, "server_error", str(exc), "circuit_open", headers=headers)
+    if isinstance(exc, RejectedError):
+        return ErrorReply(503, "server_error", str(exc), "rejected")
+    if isinstance(exc, APITimeoutError):
+        return ErrorReply(
+            504, "server_error", f"The upstream did not answer in time: {exc}", "upstream_timeout"
+        )
+    if isinstance(exc, StreamInterrupted):
+        cause = exc.__cause__
+        if isinstance(cause, APITimeoutError):
+            return ErrorReply(
+                504, "server_error", f"The upstream stream stalled: {cause}", "upstream_timeout"
+            )
+        detail = f": {type(cause).__name__}" if cause is not None else ""
+        return ErrorReply(
+            502, "server_error", f"The upstream stream was interrupted{detail}.", "stream_interrupted"
+        )
+    if isinstance(exc, ProtocolError):
+        message = str(exc).splitlines()[0] if str(exc) else "malformed upstream reply"
+        return ErrorReply(
+            502, "server_error", f"The upstream broke the protocol: {message}", "upstream_protocol_error"
+        )
+    if isinstance(exc, APIConnectionError):
+        return ErrorReply(502, "server_error", f"Could not reach the upstream: {exc}", "upstream_unreachable")
+    return ErrorReply(500, "server_error", "The proxy failed to handle the request.", "internal_error")
+
+
+def _short(exc: BaseException) -> str:
+    """A secret-free word or two about one failed attempt (no upstream text)."""
+    if isinstance(exc, APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, APITimeoutError):
+        return f"{exc.which} timeout"
+    if isinstance(exc, APIConnectionError):
+        return "connection error"
+    if isinstance(exc, CircuitOpenError):
+        return "circuit open"
+    return type(exc).__name__
+
+
+def _param(exc: RequestValidationError, body: Any) -> str | None:
+    for error in exc.errors:
+        loc = tuple(error.get("loc") or ())
+        if loc:
+            return _json_path(loc, body) if body is not None else ".".join(str(part) for part in loc)
+    return None
+
+
+def _json_path(loc: tuple[Any, ...], body: Any) -> str:
+    """Follow pydantic's ``loc`` through the received JSON, skipping union tags it inserts
+    (``str``, ``function``, ``list[...]``); a missing field at the end is kept."""
+    path: list[str] = []
+    current = body
+    for position, part in enumerate(loc):
+        in_dict = isinstance(current, dict) and part in current
+        if in_dict or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
+            current = current[part]
+        elif position == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str):
+            pass  # a required field that is missing
+        else:
+            continue
+        path.append(str(part))
+    return ".".join(path)
+
+
+def _status_error(exc: APIStatusError) -> ErrorReply:
+    status = exc.status_code if 400 <= exc.status_code <= 599 else 502
+    headers = {name: exc.headers[name] for name in _PASSED_HEADERS if name in exc.headers}
+    if exc.request_id:
+        headers["x-upstream-request-id"] = exc.request_id
+    detail = exc.error
+    message: str | None = getattr(detail, "message", None)
+    if not message:
+        body = exc.body
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            message = body["error"]  # TGI / Ollama native: {"error": "text"}
+        elif isinstance(body, str) and body.strip():
+            message = body.strip()[:500]
+        else:
+            message = f"The upstream answered HTTP {exc.status_code}."
+    if _looks_like_html(message):
+        message = f"The upstream answered HTTP {exc.status_code} with an HTML page."  # a gateway's error page
+    code = getattr(detail, "code", None)
+    return ErrorReply(
+        status,
+        getattr(detail, "type", None) or type_for_status(status),
+        message,
+        None if code is None else str(code),
+        getattr(detail, "param", None),
+        headers,
+    )
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith(("<!doctype", "<html")) or "<html" in head
+
+
+def _failed(exc: ResponseFailedError) -> ErrorReply:
+    payload = exc.error
+    if payload is not None:
+        etype = payload.type or "server_error"
+        code = None if payload.code is None else str(payload.code)
+        message, param = payload.message, payload.param
+        headers = {k: v for k, v in (payload.headers or {}).items() if k.lower() in _PASSED_HEADERS}
+    else:
+        failed = exc.response.error if exc.response is not None else None
+        etype, code, param, headers = "server_error", failed.code if failed else None, None, {}
+        message = failed.message if failed else "The upstream reported that the response failed."
+    return ErrorReply(_STATUS_OF_TYPE.get(etype, 502), etype, message, code, param, headers)
+
+
+class Redactor:
+    """Replaces every known secret (raw and JSON-escaped) with ``[redacted]``.
+
+    Built once from the keys the proxy holds; ``bytes()`` runs on everything sent, so it is a
+    substring test per secret and nothing else when no secret is present.
+    """
+
+    __slots__ = ("_bytes", "_text")
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        forms: dict[str, None] = {}
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET_LENGTH:
+                forms[secret] = None
+                forms[json.dumps(secret)[1:-1]] = None  # as it appears inside a JSON string
+        # Longest first, so a secret that contains another is replaced whole.
+        self._text = tuple(sorted(forms, key=len, reverse=True))
+        self._bytes = tuple(s.encode() for s in self._text)
+
+    def __bool__(self) -> bool:
+        return bool(self._text)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._text)} forms)"
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret replaced."""
+        for secret in self._text:
+            if secret in value:
+                value = value.replace(secret, _REDACTED)
+        return value
+
+    def bytes(self, data: bytes) -> bytes:
+        """``data`` with every secret replaced."""
+        for secret in self._bytes:
+            if secret in data:
+                data = data.replace(secret, b"[redacted]")
+        return data
+
+    def reply(self, reply: ErrorReply) -> ErrorReply:
+        """``reply`` with its message and param scrubbed."""
+        if not self._text:
+            return reply
+        param = self.text(reply.param) if reply.param is not None else None
+        return ErrorReply(
+            reply.status, reply.type, self.text(reply.message), reply.code, param, reply.headers
+        )

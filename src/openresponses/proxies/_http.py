@@ -1,0 +1,211 @@
+"""The Starlette-facing helpers of the proxy: body limits, inbound auth, error replies, SSE replies.
+
+Kept apart from ``app.py`` so the app module reads as the request path only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import anyio
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .._streaming import EventStream
+from ._errors import ErrorReply, Redactor
+
+__all__ = [
+    "BadBody",
+    "ClientDisconnect",
+    "ClientGone",
+    "EventStreamResponse",
+    "authorized",
+    "error_response",
+    "read_json",
+    "trace_context",
+    "unless_disconnected",
+]
+
+T = TypeVar("T")
+
+
+class BadBody(Exception):
+    """The inbound body cannot be used; ``reply`` says why (400 or 413)."""
+
+    def __init__(self, reply: ErrorReply) -> None:
+        super().__init__(reply.message)
+        self.reply = reply
+
+
+def error_response(reply: ErrorReply, redactor: Redactor | None = None) -> Response:
+    """``reply`` as a JSON response in the spec's error shape (scrubbed of secrets)."""
+    if redactor is not None:
+        reply = redactor.reply(reply)
+    content = json.dumps(reply.body()).encode()
+    headers = dict(reply.headers)
+    if reply.status == 401:
+        headers["www-authenticate"] = "Bearer"
+    return Response(content, status_code=reply.status, headers=headers, media_type="application/json")
+
+
+def authorized(headers: Mapping[str, str], key: bytes) -> bool:
+    """Whether ``Authorization: Bearer <key>`` was sent; compared in constant time."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    # compare_digest on both branches: a wrong scheme costs the same as a wrong key.
+    matches = hmac.compare_digest(token.strip().encode(), key)
+    return scheme.lower() == "bearer" and matches
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object, at most ``limit`` bytes; ``BadBody`` (413 / 400) otherwise."""
+    too_large = ErrorReply(
+        413,
+        "invalid_request_error",
+        f"The request body is larger than the proxy's limit of {limit} bytes.",
+        "request_too_large",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadBody(too_large)  # refused before reading a byte
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadBody(too_large)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        message = (
+            "The request body is empty; send a JSON object."
+            if not raw.strip()
+            else (f"The request body is not valid JSON{where}.")
+        )
+        raise BadBody(ErrorReply(400, "invalid_request_error", message, "invalid_json")) from None
+    if not isinstance(data, dict):
+        raise BadBody(
+            ErrorReply(
+                400,
+                "invalid_request_error",
+                f"The request body must be a JSON object, got {type(data).__name__}.",
+                "invalid_json",
+            )
+        )
+    return data
+
+
+@functools.cache
+def _otel() -> Any:
+    """``(context, propagate)`` from OpenTelemetry, or ``None`` when the otel extra is absent."""
+    try:
+        from opentelemetry import context, propagate
+    except ImportError:
+        return None
+    return context, propagate
+
+
+@contextlib.contextmanager
+def trace_context(headers: Mapping[str, str]) -> Iterator[None]:
+    """Continue the caller's W3C trace (``traceparent``) while the block runs, if otel is installed."""
+    otel = _otel() if "traceparent" in headers else None
+    if otel is None:
+        yield
+        return
+    context, propagate = otel
+    token = context.attach(propagate.extract(dict(headers)))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+class ClientGone(Exception):
+    """The client disconnected before its reply was ready; the upstream call was cancelled."""
+
+
+async def unless_disconnected(receive: Receive, call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call()``; if the client disconnects first, cancel it and raise ``ClientGone``.
+
+    Why: a client that gives up during a long prefill (or a long non-streaming answer) would
+    otherwise keep the upstream busy until its first token or its timeout. The request body
+    must have been read: the next ``receive()`` then only ever reports the disconnect.
+    ``call`` must clean up after itself when cancelled (close a stream it opened).
+    """
+    outcome: list[T] = []
+    failure: list[Exception] = []
+    gone = False
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            try:
+                outcome.append(await call())
+            except Exception as exc:  # re-raised below, outside the task group (no ExceptionGroup)
+                failure.append(exc)
+            group.cancel_scope.cancel()
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            group.cancel_scope.cancel()
+
+        group.start_soon(run)
+        group.start_soon(watch)
+    if failure:
+        raise failure[0]
+    if outcome:
+        return outcome[0]  # ready as the client left: the write will notice, and close it
+    assert gone
+    raise ClientGone
+
+
+class EventStreamResponse(StreamingResponse):
+    """``text/event-stream`` that notices a client leaving, whatever the server, and then closes
+    the upstream stream.
+
+    Starlette's own ``StreamingResponse`` watches for ``http.disconnect`` only under ASGI < 2.4;
+    under 2.4 it learns of a disconnect when a write fails, which never happens while a stalled
+    upstream sends nothing. So both run here, always: the writer and the disconnect watcher,
+    and the first to finish cancels the other. Closing is shielded: the cancel scope that ends the
+    writer must not also cut the close of the upstream connection short.
+    """
+
+    def __init__(self, stream: EventStream, chunks: AsyncIterator[bytes]) -> None:
+        super().__init__(
+            chunks,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+        self._chunks = chunks
+        self._stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def write() -> None:
+                    with contextlib.suppress(OSError):  # ASGI 2.4: a write to a gone client raises
+                        await self.stream_response(send)
+                    group.cancel_scope.cancel()
+
+                async def watch() -> None:
+                    with contextlib.suppress(ClientDisconnect):
+                        await self.listen_for_disconnect(receive)
+                    group.cancel_scope.cancel()
+
+                group.start_soon(write)
+                group.start_soon(watch)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._chunks.aclose()  # type: ignore[attr-defined]
+                await self._stream.aclose()

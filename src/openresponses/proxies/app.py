@@ -1,0 +1,285 @@
+"""The served proxy: a thin Starlette shell around the client pipeline.
+
+``POST /v1/responses`` parses and validates the body into a typed ``Request`` (the client's own
+validation, so errors name the field), sends it through the pipeline (``Upstream.client``) and
+writes the reply: the whole ``ResponseResource`` as JSON, or each event as SSE then ``[DONE]``.
+``POST /v1/responses/compact`` likewise; ``GET /v1/models`` is passed through to the upstream;
+``GET /health`` answers ``{"status": "ok"}``. Everything else is in the pipeline (retry, timeouts,
+state, tracing) or in ``_relay`` (stream failure semantics) and ``_errors`` (error mapping).
+
+A stream is *committed* before the reply headers go out: the pipeline's first content event is
+buffered (``EventStream.prime``), so a failure before it is an HTTP error with the upstream's
+status, and a failure after it is an ``error`` + ``response.failed`` tail, never a ``completed``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request as HTTPRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._errors import RequestValidationError
+from .._pipeline import CallContext, Request
+from .._streaming import EventStream
+from ..types import CompactResponse, CompactResponseBody, CreateResponseBody
+from ..types import Response as ResponseModel
+from ._errors import ErrorReply, describe, type_for_status
+from ._http import (
+    BadBody,
+    ClientDisconnect,
+    ClientGone,
+    EventStreamResponse,
+    authorized,
+    error_response,
+    read_json,
+    trace_context,
+    unless_disconnected,
+)
+from ._relay import relay
+from .settings import DEFAULT_MAX_BODY, ProxySettings
+from .upstream import Upstream, build_upstream
+
+__all__ = ["create_app", "create_app_from_env", "create_app_from_settings"]
+
+logger = logging.getLogger("openresponses.proxy")
+
+
+class _Proxy:
+    """The request handlers, bound to one upstream."""
+
+    def __init__(self, upstream: Upstream, api_key: str | None, max_body_bytes: int) -> None:
+        self.upstream = upstream
+        self.redactor = upstream.redactor
+        self.key = api_key.encode() if api_key else None
+        self.max_body_bytes = max_body_bytes
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    async def health(self, request: HTTPRequest) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def models(self, request: HTTPRequest) -> Response:
+        if (denied := self._deny(request)) is not None:
+            return denied
+        if self.upstream.models is None:
+            return error_response(
+                ErrorReply(404, "not_found", "No upstream to list models from.", "not_found")
+            )
+        try:
+            reply = await self.upstream.models.get("/models")
+        except Exception as exc:
+            return self._failure(exc)
+        if reply.truncated:
+            return error_response(
+                ErrorReply(
+                    502, "server_error", "The upstream's model list is too large.", "upstream_protocol_error"
+                )
+            )
+        status = reply.status if 200 <= reply.status <= 599 else 502
+        return Response(self.redactor.bytes(reply.body), status_code=status, media_type=reply.content_type)
+
+    async def create(self, request: HTTPRequest) -> Response:
+        if (denied := self._deny(request)) is not None:
+            return denied
+        data: dict[str, Any] = {}
+        try:
+            data = await read_json(request, self.max_body_bytes)
+            stream = data.pop("stream", None)
+            if stream is not None and not isinstance(stream, bool):
+                raise BadBody(
+                    ErrorReply(
+                        400, "invalid_request_error", "stream must be a boolean.", "invalid_request", "stream"
+                    )
+                )
+            call = self.upstream.client.build_request(
+                data, stream=bool(stream), idempotency_key=request.headers.get("idempotency-key")
+            )
+        except BadBody as exc:
+            return error_response(exc.reply, self.redactor)
+        except RequestValidationError as exc:
+            return error_response(describe(exc, data), self.redactor)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is listening
+        return await self._send(request, call)
+
+    async def compact(self, request: HTTPRequest) -> Response:
+        if (denied := self._deny(request)) is not None:
+            return denied
+        data: dict[str, Any] = {}
+        try:
+            data = await read_json(request, self.max_body_bytes)
+            try:
+                body = CompactResponseBody.model_validate(data)
+            except ValidationError as exc:
+                raise RequestValidationError.from_validation_error("CompactResponseBody", exc) from None
+        except BadBody as exc:
+            return error_response(exc.reply, self.redactor)
+        except RequestValidationError as exc:
+            return error_response(describe(exc, data), self.redactor)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        return await self._send(request, Request(body=body, operation="compact", context=CallContext()))
+
+    # -- the call -------------------------------------------------------------------------------
+
+    async def _send(self, http: HTTPRequest, call: Request) -> Response:
+        async def upstream() -> Any:
+            reply: Any = None
+            try:
+                with trace_context(http.headers):
+                    reply = await self.upstream.client.send(call)
+                    if call.stream and isinstance(reply, ResponseModel):
+                        # A middleware answered with a whole response: stream it as events.
+                        from .._emit import emit_response
+
+                        reply = EventStream(_once(emit_response(reply)), provider=reply.provider)
+                    if isinstance(reply, EventStream):
+                        await reply.prime()  # the commit point: failures until here get a status
+                return reply
+            except BaseException:
+                if isinstance(reply, EventStream):
+                    with anyio.CancelScope(shield=True):
+                        await reply.aclose()
+                raise
+
+        try:
+            reply = await unless_disconnected(http.receive, upstream)
+        except ClientGone:
+            logger.info("the client went away before its reply was ready; upstream call cancelled")
+            return Response(status_code=499)  # nginx's "client closed request": for the access log
+        except Exception as exc:
+            return self._failure(exc)
+        if isinstance(reply, EventStream):
+            body = call.body if isinstance(call.body, CreateResponseBody) else None
+            chunks = relay(reply, redactor=self.redactor, body=body, on_error=self._log_stream_failure)
+            return EventStreamResponse(reply, chunks)
+        if isinstance(reply, ResponseModel | CompactResponse):
+            content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+            return Response(self.redactor.bytes(content), media_type="application/json")
+        return self._failure(TypeError(f"unexpected reply {type(reply).__name__}"))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _deny(self, request: HTTPRequest) -> Response | None:
+        if self.key is None or authorized(request.headers, self.key):
+            return None
+        return error_response(
+            ErrorReply(
+                401,
+                "authentication_error",
+                "Missing or invalid API key for this proxy: send Authorization: Bearer <key>.",
+                "invalid_api_key",
+            )
+        )
+
+    def _failure(self, exc: BaseException) -> Response:
+        reply = self.redactor.reply(describe(exc))
+        if reply.status >= 500:
+            if reply.code == "internal_error":
+                logger.error("proxy error: %s", self.redactor.text(repr(exc)), exc_info=exc)
+            else:
+                logger.warning("upstream failure (%d %s): %s", reply.status, reply.code, reply.message)
+        return error_response(reply)
+
+    def _log_stream_failure(self, exc: BaseException) -> None:
+        reply = self.redactor.reply(describe(exc))
+        logger.warning("stream failed after it started (%s): %s", reply.code, reply.message)
+
+
+async def _once(events: Sequence[Any]) -> AsyncIterator[Sequence[Any]]:
+    yield events
+
+
+async def _http_error(request: HTTPRequest, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "Internal error."
+    if status == 404:
+        detail = f"No route for {request.method} {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return error_response(ErrorReply(status, type_for_status(status), str(detail), None))
+
+
+def create_app(
+    upstream: Upstream,
+    *,
+    api_key: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    on_shutdown: Sequence[Callable[[], Any]] = (),
+) -> Starlette:
+    """The ASGI app serving ``upstream``. ``api_key``: the key clients must send (``None``: open).
+
+    The app owns ``upstream`` and closes it on shutdown (then calls ``on_shutdown``).
+    """
+    proxy = _Proxy(upstream, api_key, max_body_bytes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        logger.info("serving Open Responses for %s", upstream.label)
+        try:
+            yield
+        finally:
+            try:
+                await upstream.aclose()
+            finally:
+                for callback in on_shutdown:
+                    callback()
+
+    routes = [
+        Route("/health", proxy.health, methods=["GET"]),
+        Route("/v1/models", proxy.models, methods=["GET"]),
+        Route("/v1/responses", proxy.create, methods=["POST"]),
+        Route("/v1/responses/compact", proxy.compact, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _http_error},
+    )
+
+
+def create_app_from_settings(settings: ProxySettings) -> Starlette:
+    """Build the upstream pipeline and the app for ``settings`` (``ConfigError`` if unusable)."""
+    from .._errors import ConfigError
+
+    settings.validate()
+    inbound_key: str | None = None
+    if settings.api_key_env is not None:
+        inbound_key = os.environ.get(settings.api_key_env)
+        if not inbound_key:
+            raise ConfigError(
+                f"environment variable {settings.api_key_env} is not set (it should hold the key clients "
+                "must send)",
+                key="--api-key-env",
+            )
+    on_shutdown: list[Callable[[], Any]] = []
+    if settings.trace:
+        try:
+            from ..exporters import otel
+        except ImportError as exc:
+            raise ConfigError(
+                f"--trace needs OpenTelemetry: pip install 'openresponses-python[otel]' ({exc})",
+                key="--trace",
+            ) from None
+        telemetry = otel.setup(service_name=os.environ.get("OTEL_SERVICE_NAME") or "openresponses-proxy")
+        on_shutdown.append(telemetry.shutdown)
+    upstream = build_upstream(settings, inbound_key=inbound_key)
+    return create_app(
+        upstream, api_key=inbound_key, max_body_bytes=settings.max_body_bytes, on_shutdown=on_shutdown
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """The app factory uvicorn workers import (``openresponses.proxies.app:create_app_from_env``):
+    settings come from ``OPENRESPONSES_PROXY_SETTINGS``, set by ``openresponses proxy``."""
+    return create_app_from_settings(ProxySettings.from_env())

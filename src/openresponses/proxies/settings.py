@@ -1,0 +1,226 @@
+"""``ProxySettings``: everything the served proxy is configured with, checked before it starts.
+
+The CLI builds one from its flags; ``--workers N`` hands it to each uvicorn worker through one
+environment variable (``OPENRESPONSES_PROXY_SETTINGS``, JSON) because uvicorn starts workers from
+an import string (``openresponses.proxies.app:create_app_from_env``), not from an object. Only
+names of environment variables travel there, never a key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .._errors import ConfigError
+from .presets import Api, Preset, get_preset
+
+__all__ = ["DEFAULT_MAX_BODY", "ENV_SETTINGS", "ProxySettings", "StoreSpec", "parse_store"]
+
+ENV_SETTINGS = "OPENRESPONSES_PROXY_SETTINGS"
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_APIS = ("responses", "chat-completions")
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    """A parsed ``--store`` value: ``kind`` and, for sqlite and redis, where."""
+
+    kind: Literal["memory", "sqlite", "redis", "none"]
+    target: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether several worker processes see the same responses (sqlite, redis)."""
+        return self.kind in ("sqlite", "redis")
+
+    def __str__(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:{self.target}"
+        if self.kind == "redis":
+            return _redact_url(self.target or "")
+        return self.kind
+
+
+def parse_store(value: str) -> StoreSpec:
+    """``memory`` | ``none`` | ``sqlite:PATH`` | ``redis://HOST:PORT/DB`` (or ``rediss://``)."""
+    text = value.strip()
+    if text in ("memory", "none"):
+        return StoreSpec(text)  # type: ignore[arg-type]
+    if text.startswith("sqlite:"):
+        path = text[len("sqlite:") :]
+        if not path:
+            raise ConfigError(
+                "sqlite needs a file path: --store sqlite:/var/lib/proxy/responses.db", key="--store"
+            )
+        return StoreSpec("sqlite", path)
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        return StoreSpec("redis", text)
+    raise ConfigError(
+        f"expected memory, none, sqlite:PATH or redis://HOST:PORT/DB, got {_redact_url(text)!r}",
+        key="--store",
+    )
+
+
+def _redact_url(url: str) -> str:
+    """``redis://:secret@host`` -> ``redis://***@host``: a store URL may carry a password."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    """The served proxy's configuration (see ``openresponses proxy --help`` and docs/proxy.md).
+
+    Exactly one of ``preset`` and ``config`` names the upstream. ``base_url``, ``api`` and
+    ``model`` override the preset; ``upstream_api_key_env`` its key variable. ``api_key_env``
+    names the variable holding the key *clients* must send (``Authorization: Bearer``; unset:
+    no inbound auth). ``store`` is ``auto`` (memory, except in front of a native Responses
+    upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL.
+    Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
+    """
+
+    preset: str | None = None
+    config: str | None = None
+    chain: str | None = None
+    base_url: str | None = None
+    api: Api | None = None
+    model: str | None = None
+    upstream_api_key_env: str | None = None
+    api_key_env: str | None = None
+    store: str = "auto"
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    first_event_timeout: float | None = 60.0
+    idle_timeout: float | None = 300.0
+    total_timeout: float | None = None
+    retries: int = 2
+    trace: bool = False
+    host: str = "127.0.0.1"
+    port: int | None = None
+    workers: int = 1
+    log_level: str = "info"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{f.name}={_redact_url(v) if f.name == 'store' else v!r}"
+            for f in dataclasses.fields(self)
+            if (v := getattr(self, f.name)) != f.default
+        )
+        return f"ProxySettings({fields})"
+
+    # -- derived --------------------------------------------------------------------------------
+
+    @property
+    def preset_object(self) -> Preset | None:
+        """The :class:`Preset` named by ``preset``, if any."""
+        return get_preset(self.preset) if self.preset else None
+
+    @property
+    def effective_api(self) -> Api | None:
+        """The API spoken to the upstream: ``api`` or the preset's (``None`` with ``config``)."""
+        preset = self.preset_object
+        return self.api or (preset.api if preset is not None else None)
+
+    def store_spec(self) -> StoreSpec:
+        """``store`` parsed, with ``auto`` resolved."""
+        if self.store != "auto":
+            return parse_store(self.store)
+        preset = self.preset_object
+        if preset is not None and preset.stateful and self.effective_api == "responses":
+            return StoreSpec("none")  # the upstream resolves previous_response_id itself
+        return StoreSpec("memory")
+
+    def bind_port(self) -> int:
+        """The port to listen on: ``port``, else the preset's, else 8000."""
+        if self.port is not None:
+            return self.port
+        preset = self.preset_object
+        return preset.port if preset is not None else 8000
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def validate(self) -> ProxySettings:
+        """Raise ``ConfigError`` naming the flag when the combination cannot work; return self."""
+        if (self.preset is None) == (self.config is None):
+            raise ConfigError("pass exactly one of --preset NAME and --config FILE", key="--preset")
+        if self.preset is not None:
+            get_preset(self.preset)
+        if self.config is not None:
+            for flag, value in (("--base-url", self.base_url), ("--api", self.api), ("--model", self.model)):
+                if value is not None:
+                    raise ConfigError(f"{flag} applies to presets; set it in {self.config}", key=flag)
+            if self.upstream_api_key_env is not None:
+                raise ConfigError(
+                    "name each provider's key with api_key_env in the config file", key="--config"
+                )
+        elif self.chain is not None:
+            raise ConfigError("--chain needs --config", key="--chain")
+        if self.api is not None and self.api not in _APIS:
+            raise ConfigError(f"expected one of {', '.join(_APIS)}, got {self.api!r}", key="--api")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"expected an http(s) URL, got {self.base_url!r}", key="--base-url")
+        if self.max_body_bytes < 1024:
+            raise ConfigError(f"must be at least 1024 bytes, got {self.max_body_bytes}", key="--max-body")
+        for flag, timeout in (
+            ("--first-event-timeout", self.first_event_timeout),
+            ("--idle-timeout", self.idle_timeout),
+            ("--total-timeout", self.total_timeout),
+        ):
+            if timeout is not None and timeout <= 0:
+                raise ConfigError(f"must be > 0 seconds, got {timeout!r}", key=flag)
+        if self.retries < 1:
+            raise ConfigError(f"counts attempts and must be >= 1, got {self.retries}", key="--retries")
+        if self.workers < 1:
+            raise ConfigError(f"must be >= 1, got {self.workers}", key="--workers")
+        if self.port is not None and not 0 <= self.port <= 65535:
+            raise ConfigError(f"must be 0..65535, got {self.port}", key="--port")
+        if self.log_level not in _LOG_LEVELS:
+            raise ConfigError(
+                f"expected one of {', '.join(_LOG_LEVELS)}, got {self.log_level!r}", key="--log-level"
+            )
+        spec = self.store_spec()
+        if self.workers > 1 and not spec.shared:
+            raise ConfigError(
+                f"--workers {self.workers} needs a store the workers share: --store sqlite:PATH or "
+                f"--store redis://HOST:PORT/DB (with {spec.kind!s}, a response stored by one worker "
+                "is unknown to the others)",
+                key="--store",
+            )
+        if self.workers > 1 and self.port == 0:
+            raise ConfigError("--port 0 cannot be combined with --workers > 1", key="--port")
+        return self
+
+    # -- hand-over to worker processes ----------------------------------------------------------
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variable that carries these settings to a worker process."""
+        return {ENV_SETTINGS: json.dumps(dataclasses.asdict(self), sort_keys=True)}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProxySettings:
+        """Settings written by :meth:`to_env` (a clear ``ConfigError`` if missing or invalid)."""
+        env = os.environ if environ is None else environ
+        raw = env.get(ENV_SETTINGS)
+        if not raw:
+            raise ConfigError(
+                f"{ENV_SETTINGS} is not set: start the proxy with `openresponses proxy ...` "
+                "(it sets it for its workers)",
+                key=ENV_SETTINGS,
+            )
+        try:
+            data: Any = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"not valid JSON: {exc}", key=ENV_SETTINGS) from None
+        if not isinstance(data, dict):
+            raise ConfigError("expected a JSON object", key=ENV_SETTINGS)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown settings {unknown}", key=ENV_SETTINGS)
+        return cls(**data).validate()

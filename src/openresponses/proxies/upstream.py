@@ -1,0 +1,192 @@
+"""The proxy's side facing the provider: an ``AsyncClient`` pipeline built from ``ProxySettings``.
+
+The proxy is a client like any other: the same middleware and the same ``Provider`` serve an
+in-process caller and a served one. The default stack, outermost first::
+
+    Tracing (--trace)  ->  Stateful(store) (unless --store none)
+      ->  Timeout(first_event=60 s, idle=300 s, total=--total-timeout)  ->  Retry(attempts=2)
+      ->  Provider (preset) | Failover (config file)
+
+``Timeout`` sits outside ``Retry`` on purpose: a silent upstream gets one first-event budget for
+all attempts (a 504 after 60 s, not after two minutes), while quick failures (connection refused,
+a 503) are retried within it. With ``--config`` the file's providers carry their own retries,
+breakers and timeouts, so only the outer ``Timeout`` is added.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._client import AsyncClient
+from .._errors import ConfigError
+from .._provider import Provider
+from ._errors import MIN_SECRET_LENGTH, Redactor
+from .settings import ProxySettings, StoreSpec
+
+if TYPE_CHECKING:
+    from .._pipeline import Handler, Middleware
+    from ..transports.passthrough import Passthrough
+
+__all__ = ["Upstream", "build_upstream", "open_store"]
+
+logger = logging.getLogger("openresponses.proxy")
+
+
+@dataclass(slots=True)
+class Upstream:
+    """What the app talks to: the client pipeline, the ``/models`` passthrough and the redactor.
+
+    ``redactor`` knows every key the proxy holds (the upstream keys and the inbound one).
+    ``label`` describes the upstream for logs: names and URLs, never keys.
+    """
+
+    client: AsyncClient
+    models: Passthrough | None
+    redactor: Redactor
+    label: str
+
+    async def aclose(self) -> None:
+        """Close the client (transports, stores) and the passthrough pool."""
+        try:
+            await self.client.aclose()
+        finally:
+            if self.models is not None:
+                await self.models.aclose()
+
+
+def open_store(spec: StoreSpec) -> Any:
+    """The ``ResponseStore`` for a ``--store`` value (``None`` for ``none``)."""
+    from ..store import MemoryStore, SQLiteStore
+
+    if spec.kind == "none":
+        return None
+    if spec.kind == "memory":
+        return MemoryStore()
+    if spec.kind == "sqlite":
+        assert spec.target is not None
+        return SQLiteStore(spec.target)
+    try:
+        from ..store import RedisStore
+    except ImportError as exc:
+        raise ConfigError(
+            f"--store {spec} needs redis: pip install 'openresponses-python[cache]' ({exc})", key="--store"
+        ) from None
+    return RedisStore(spec.target)
+
+
+def _env_key(name: str | None) -> str | None:
+    return os.environ.get(name) if name else None
+
+
+def _preset_provider(settings: ProxySettings) -> Provider:
+    preset = settings.preset_object
+    assert preset is not None
+    api = settings.effective_api
+    adapter = preset.adapter(api)
+    key_env = settings.upstream_api_key_env or preset.api_key_env
+    required = preset.key_required or settings.upstream_api_key_env is not None
+    if key_env is not None and required and not _env_key(key_env):
+        raise ConfigError(
+            f"environment variable {key_env} is not set: it must hold the {preset.name} API key "
+            "(the proxy reads it from its own environment; clients never send it)",
+            key="--upstream-api-key-env" if settings.upstream_api_key_env else "--preset",
+        )
+    if api == "responses" and preset.native_responses is None:
+        logger.warning("%s has no native Responses API known to work: --api responses may fail", preset.name)
+    dialect: Any = None
+    if adapter == "chat-completions":
+        dialect = _chat_dialect(preset.name, dict(preset.dialect_options))
+    return Provider(
+        preset.name,
+        settings.base_url or preset.base_url,
+        api_key_env=key_env if key_env is not None and _env_key(key_env) else None,
+        model=settings.model or preset.model,
+        adapter=adapter,
+        dialect=dialect,
+    )
+
+
+def _chat_dialect(name: str, options: dict[str, Any]) -> Any:
+    from ..transports.chat_completions import ChatCompletionsDialect
+
+    try:
+        return ChatCompletionsDialect(**options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"the {name} preset's dialect options are not accepted: {exc}", key="--preset"
+        ) from exc
+
+
+def _middleware(settings: ProxySettings, *, retries: bool) -> list[Middleware]:
+    from ..middleware.retry import Retry, RetryPolicy
+    from ..middleware.timeout import Timeout
+
+    stack: list[Any] = []
+    if settings.trace:
+        try:
+            from ..middleware.tracing import Tracing
+        except ImportError as exc:
+            raise ConfigError(
+                f"--trace needs OpenTelemetry: pip install 'openresponses-python[otel]' ({exc})",
+                key="--trace",
+            ) from None
+        stack.append(Tracing())
+    store = open_store(settings.store_spec())
+    if store is not None:
+        from ..middleware.stateful import Stateful
+
+        stack.append(Stateful(store))
+    if settings.first_event_timeout or settings.idle_timeout or settings.total_timeout:
+        stack.append(
+            Timeout(
+                settings.total_timeout, first_event=settings.first_event_timeout, idle=settings.idle_timeout
+            )
+        )
+    if retries and settings.retries > 1:
+        # Short waits only: a client behind the proxy has its own retry logic, and a long
+        # Retry-After is better passed on (with the 429) than slept through here.
+        stack.append(
+            Retry(RetryPolicy(attempts=settings.retries, base_delay=0.2, max_delay=2.0, max_retry_after=2.0))
+        )
+    return stack
+
+
+def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -> Upstream:
+    """Build the pipeline, the ``/models`` passthrough and the redactor for ``settings``.
+
+    Raises ``ConfigError`` (naming the flag or the config key) for anything that cannot work:
+    an unknown preset, a missing upstream key, a bad config file, a store that cannot open.
+    """
+    from ..transports.passthrough import Passthrough
+
+    settings.validate()
+    endpoint: Handler
+    if settings.config is not None:
+        from .._config import load_client_options
+
+        options = load_client_options(settings.config, chain=settings.chain)
+        endpoint = options["endpoint"]
+        providers: Sequence[Provider] = tuple(getattr(endpoint, "providers", ()))
+        middleware = [*_middleware(settings, retries=False), *options["middleware"]]
+        label = f"{settings.config} ({', '.join(p.name for p in providers)})"
+    else:
+        provider = _preset_provider(settings)
+        providers, endpoint = (provider,), provider
+        middleware = _middleware(settings, retries=True)
+        label = f"{provider.name} -> {provider.base_url} ({settings.effective_api})"
+    keys = [_env_key(p.api_key_env) for p in providers]
+    for secret in (*keys, inbound_key):
+        if secret and len(secret) < MIN_SECRET_LENGTH:
+            logger.warning(
+                "a configured API key is shorter than %d characters: it cannot be redacted", MIN_SECRET_LENGTH
+            )
+    client = AsyncClient(middleware=middleware, endpoint=endpoint)
+    models = None
+    if providers and providers[0].base_url:
+        first = providers[0]
+        models = Passthrough(first.base_url or "", api_key=keys[0], provider=first.name)
+    return Upstream(client=client, models=models, redactor=Redactor([*keys, inbound_key]), label=label)

@@ -1,0 +1,420 @@
+"""The app in process (``httpx.ASGITransport``): bodies, validation, auth, limits, error mapping.
+
+The upstream is a real ``ScriptedServer`` on loopback speaking Open Responses (the ``openai``
+preset's native passthrough pointed at it). Streaming behaviour that needs a real socket
+(disconnects, latency) is in test_served.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from openresponses.proxies import ProxySettings, create_app_from_settings
+from openresponses.testing import (
+    ScriptedServer,
+    assert_valid_stream,
+    failed,
+    function_call,
+    malformed,
+    reset_before_headers,
+    reset_mid_stream,
+    status,
+    text,
+    truncated,
+)
+
+from .conftest import INBOUND_KEY, UPSTREAM_KEY, Validate, asgi_client, parse_sse
+
+MakeApp = Callable[..., Starlette]
+RESPONSE_KEYS = 31
+
+
+async def test_non_stream_returns_the_whole_response(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate
+) -> None:
+    scripted_server.push(text("Hi there", reasoning="Greet"))
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "Hello", "temperature": 0.5})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert len(body) == RESPONSE_KEYS
+    validate_spec("ResponseResource", body)
+    assert body["status"] == "completed"
+    assert body["output"][-1]["content"][0]["text"] == "Hi there"
+    sent = scripted_server.requests[0]
+    assert sent.body == {"model": "m", "input": "Hello", "temperature": 0.5}
+    assert sent.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+async def test_stream_relays_spec_events_then_done(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate
+) -> None:
+    scripted_server.push(text("One two three", reasoning="Count"))
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "Count", "stream": True})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    events, done = parse_sse(reply.text)
+    assert done
+    assert_valid_stream(events)
+    assert events[-1]["type"] == "response.completed"
+    validate_spec("ResponseResource", events[-1]["response"])
+    assert scripted_server.requests[0].body["stream"] is True
+
+
+async def test_function_call_stream(scripted_server: ScriptedServer, make_app: MakeApp) -> None:
+    scripted_server.push(function_call("get_weather", {"city": "Paris"}))
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "Weather?", "stream": True})
+    events, _ = parse_sse(reply.text)
+    assert_valid_stream(events)
+    item = events[-1]["response"]["output"][0]
+    assert item["type"] == "function_call" and json.loads(item["arguments"]) == {"city": "Paris"}
+
+
+# -- inbound validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({"model": 3, "input": "x"}, "model", "invalid_request"),
+        ({"model": "m", "input": "x", "max_output_tokens": 2}, "max_output_tokens", "invalid_request"),
+        ({"model": "m", "input": 5}, "input", "invalid_request"),
+        ({"model": "m", "tools": [{"type": "function"}]}, "tools.0.name", "invalid_request"),
+        ({"model": "m", "metadata": {"a": 1}}, "metadata.a", "invalid_request"),
+        ({"model": "m", "input": "x", "stream": "yes"}, "stream", "invalid_request"),
+    ],
+)
+async def test_invalid_bodies_name_the_field_and_send_nothing(
+    scripted_server: ScriptedServer,
+    make_app: MakeApp,
+    validate_spec: Validate,
+    body: dict[str, Any],
+    param: str,
+    code: str,
+) -> None:
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json=body)
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    validate_spec("ErrorPayload", error)
+    assert error["type"] == "invalid_request_error" and error["code"] == code
+    assert error["param"] == param and param.split(".")[0] in error["message"]
+    assert scripted_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b"", "empty")],
+)
+async def test_non_json_bodies_are_400(
+    scripted_server: ScriptedServer, make_app: MakeApp, content: bytes, fragment: str
+) -> None:
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post(
+            "/v1/responses", content=content, headers={"content-type": "application/json"}
+        )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "invalid_json" and fragment in reply.json()["error"]["message"]
+
+
+async def test_body_limit_413_declared_and_streamed(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    app = make_app(scripted_server.base_url, max_body_bytes=2048)
+    big = {"model": "m", "input": "x" * 4096}
+
+    async def chunked() -> Any:  # no content-length: the limit is enforced while reading
+        data = json.dumps(big).encode()
+        for start in range(0, len(data), 512):
+            yield data[start : start + 512]
+
+    async with asgi_client(app) as client:
+        declared = await client.post("/v1/responses", json=big)
+        streamed = await client.post("/v1/responses", content=chunked())
+        small = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    for reply in (declared, streamed):
+        assert reply.status_code == 413
+        assert (
+            reply.json()["error"]["code"] == "request_too_large"
+            and "2048" in reply.json()["error"]["message"]
+        )
+    assert small.status_code == 200
+    assert len(scripted_server.requests) == 1
+
+
+async def test_compact_is_validated_and_forwarded(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate
+) -> None:
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        missing = await client.post("/v1/responses/compact", json={"input": "x"})
+        reply = await client.post("/v1/responses/compact", json={"model": "m", "input": "Summarise me"})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "model"
+    assert reply.status_code == 200
+    validate_spec("CompactResource", reply.json())
+    assert scripted_server.requests[-1].path == "/v1/responses/compact"
+
+
+async def test_unknown_routes_and_methods_use_the_error_shape(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate
+) -> None:
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        missing = await client.get("/v1/nothing")
+        wrong = await client.get("/v1/responses")
+        health = await client.get("/health")
+    assert missing.status_code == 404 and wrong.status_code == 405
+    for reply in (missing, wrong):
+        validate_spec("ErrorPayload", reply.json()["error"])
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+
+
+# -- inbound auth -----------------------------------------------------------------------------
+
+
+async def test_inbound_key_is_required(
+    scripted_server: ScriptedServer,
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    validate_spec: Validate,
+) -> None:
+    monkeypatch.setenv("PROXY_KEY", INBOUND_KEY)
+    app = make_app(scripted_server.base_url, api_key_env="PROXY_KEY")
+    body = {"model": "m", "input": "x"}
+    async with asgi_client(app) as client:
+        none = await client.post("/v1/responses", json=body)
+        wrong = await client.post("/v1/responses", json=body, headers={"authorization": "Bearer nope"})
+        basic = await client.post(
+            "/v1/responses", json=body, headers={"authorization": f"Basic {INBOUND_KEY}"}
+        )
+        models = await client.get("/v1/models")
+        health = await client.get("/health")
+        good = await client.post(
+            "/v1/responses", json=body, headers={"authorization": f"Bearer {INBOUND_KEY}"}
+        )
+    for reply in (none, wrong, basic, models):
+        assert reply.status_code == 401
+        assert reply.headers["www-authenticate"] == "Bearer"
+        validate_spec("ErrorPayload", reply.json()["error"])
+        assert reply.json()["error"]["code"] == "invalid_api_key"
+        assert INBOUND_KEY not in reply.text
+    assert health.status_code == 200  # liveness probes need no key
+    assert good.status_code == 200
+    assert len(scripted_server.requests) == 1
+    # The inbound key is the proxy's, never forwarded: the upstream gets its own key.
+    assert scripted_server.requests[0].headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+def test_inbound_key_variable_must_be_set(scripted_server: ScriptedServer, upstream_key: str) -> None:
+    from openresponses import ConfigError
+
+    settings = ProxySettings(
+        preset="openai", base_url="http://127.0.0.1:9/v1", api_key_env="UNSET_PROXY_KEY_VAR"
+    )
+    with pytest.raises(ConfigError, match="UNSET_PROXY_KEY_VAR"):
+        create_app_from_settings(settings)
+
+
+# -- upstream errors before the first event ---------------------------------------------------
+
+
+async def test_upstream_status_and_error_body_are_passed_on(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate
+) -> None:
+    scripted_server.push(
+        status(400, message="Unknown model 'zz'.", code_str="model_not_found", param="model"),
+        status(429, message="Slow down.", retry_after=7),
+    )
+    async with asgi_client(make_app(scripted_server.base_url, retries=1)) as client:
+        bad = await client.post("/v1/responses", json={"model": "zz", "input": "x"})
+        limited = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "error": {
+            "message": "Unknown model 'zz'.",
+            "type": "invalid_request",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "7"
+    validate_spec("ErrorPayload", limited.json()["error"])
+    assert limited.json()["error"]["type"] == "too_many_requests"
+    assert len(scripted_server.requests) == 2
+
+
+async def test_transient_errors_are_retried_with_short_waits(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    scripted_server.push(status(503, retry_after=0))
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        recovered = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+        scripted_server.push(status(400))
+        client_error = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert recovered.status_code == 200
+    assert client_error.status_code == 400
+    assert len(scripted_server.requests) == 3  # 503 retried once; 400 not retried
+
+
+async def test_unreachable_upstream_is_502(make_app: MakeApp) -> None:
+    app = make_app("http://127.0.0.1:9/v1", retries=1)
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert reply.status_code == 502
+    assert reply.json()["error"]["code"] == "upstream_unreachable"
+
+
+async def test_reset_before_headers_is_502_after_retries(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    scripted_server.push(reset_before_headers(), reset_before_headers())
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    assert reply.status_code == 502 and len(scripted_server.requests) == 2
+
+
+async def test_failure_before_content_is_an_http_error(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    # error + response.failed before any content: the stream is not committed yet, so the
+    # client gets a status (server_error -> 500), not a 200 stream that fails.
+    scripted_server.push(
+        failed("Model crashed.", code="model_crashed"), failed("Model crashed.", code="model_crashed")
+    )
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    assert reply.status_code == 500
+    assert reply.json()["error"]["code"] == "model_crashed"
+
+
+# -- streams that fail after they started -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code"),
+    [
+        (reset_mid_stream(after_events=6), "stream_interrupted"),
+        (truncated(after_events=6), "upstream_protocol_error"),
+        (malformed(after_events=6), "upstream_protocol_error"),
+        (failed("GPU fell over.", code="gpu", after_text="Partial answer"), "gpu"),
+    ],
+)
+async def test_midstream_failure_is_never_completed(
+    scripted_server: ScriptedServer, make_app: MakeApp, validate_spec: Validate, scenario: Any, code: str
+) -> None:
+    scripted_server.push(scenario)
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    assert reply.status_code == 200
+    events, done = parse_sse(reply.text)
+    assert done
+    assert_valid_stream(events)
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    assert not any(e["type"] == "response.completed" for e in events)
+    assert events[-2]["error"]["code"] == code
+    failed_response = events[-1]["response"]
+    validate_spec("ResponseResource", failed_response)
+    assert failed_response["status"] == "failed" and failed_response["error"]["code"] == code
+    assert failed_response["id"] == events[0]["response"]["id"]
+    # What was streamed is kept, marked incomplete where it was cut.
+    assert failed_response["output"], "the partial output is kept"
+
+
+async def test_open_items_are_closed_incomplete(scripted_server: ScriptedServer, make_app: MakeApp) -> None:
+    scripted_server.push(reset_mid_stream(after_events=6, text="Hello world, this is partial"))
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    events, _ = parse_sse(reply.text)
+    types = [e["type"] for e in events]
+    assert types[-5:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "error",
+        "response.failed",
+    ]
+    sent = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert events[-5]["text"] == sent
+    assert events[-3]["item"]["status"] == "incomplete"
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == sent
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+async def test_upstream_key_echoed_in_errors_never_reaches_the_client(
+    scripted_server: ScriptedServer, make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    echo = f"Incorrect API key provided: {UPSTREAM_KEY}. Find your key at https://example.com."
+    scripted_server.push(
+        status(401, message=echo, code_str="invalid_api_key"),
+        status(500, message=echo),
+        status(500, message=echo),
+        failed(echo, after_text="partial"),
+    )
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        unauthorized = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+        server_error = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+        midstream = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    assert unauthorized.status_code == 401 and server_error.status_code == 500
+    assert "Incorrect API key provided: [redacted]" in unauthorized.json()["error"]["message"]
+    for reply in (unauthorized, server_error, midstream):
+        assert UPSTREAM_KEY not in reply.text
+        assert all(UPSTREAM_KEY not in value for value in reply.headers.values())
+    assert "[redacted]" in midstream.text
+    assert UPSTREAM_KEY not in caplog.text
+
+
+async def test_config_chain_all_failed_lists_providers(
+    scripted_server: ScriptedServer, tmp_path: Path, upstream_key: str, validate_spec: Validate
+) -> None:
+    scripted_server.push(status(503))
+    config = tmp_path / "proxy.toml"
+    config.write_text(
+        f"""
+retry = false
+[providers.primary]
+base_url = "{scripted_server.base_url}"
+api_key_env = "UPSTREAM_KEY"
+[providers.backup]
+base_url = "http://127.0.0.1:9/v1"
+[chains.main]
+providers = ["primary", "backup"]
+"""
+    )
+    app = create_app_from_settings(ProxySettings(config=str(config)))
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+        ok = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert reply.status_code == 502
+    error = reply.json()["error"]
+    validate_spec("ErrorPayload", error)
+    assert error["code"] == "all_providers_failed"
+    assert "[primary] HTTP 503" in error["message"] and "[backup] connection error" in error["message"]
+    assert UPSTREAM_KEY not in reply.text
+    assert ok.status_code == 200 and len(ok.json()) == RESPONSE_KEYS
+
+
+async def test_only_safe_client_headers_are_forwarded(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    headers = {
+        "idempotency-key": "idem-42",
+        "cookie": "session=abc",
+        "x-api-key": "client-secret",
+        "authorization": "Bearer client-token-123456",
+    }
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"}, headers=headers)
+    assert reply.status_code == 200
+    sent = scripted_server.requests[0].headers
+    assert sent["idempotency-key"] == "idem-42"
+    assert "cookie" not in sent and "x-api-key" not in sent
+    assert sent["authorization"] == f"Bearer {UPSTREAM_KEY}"

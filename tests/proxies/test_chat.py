@@ -1,0 +1,298 @@
+"""The proxy over a Chat-Completions upstream (``ChatCompletionsServer``): translation end to end,
+vendor error shapes, ``GET /v1/models``, and state (``previous_response_id``) in memory, SQLite
+and Redis shared between two proxy processes' worth of apps."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from openresponses import AsyncClient, ResponseFailedError
+from openresponses.proxies import ProxySettings, create_app_from_settings
+from openresponses.testing import assert_valid_stream
+from openresponses.testing.chat import (
+    ChatCompletionsServer,
+    chat_cut,
+    chat_error_in_stream,
+    chat_status,
+    chat_text,
+    chat_tool_calls,
+)
+
+from .conftest import Served, Validate, asgi_client, parse_sse
+
+HF_KEY = "hf_SECRETtoken0123456789abcdef"
+Serve = Callable[[Starlette], Served]
+
+
+@pytest.fixture
+async def chat_upstream() -> AsyncIterator[ChatCompletionsServer]:
+    async with ChatCompletionsServer() as server:
+        yield server
+
+
+def ollama_app(upstream: ChatCompletionsServer, **changes: Any) -> Starlette:
+    settings = ProxySettings(preset="ollama", base_url=upstream.base_url, model="qwen3:8b", **changes)
+    return create_app_from_settings(settings)
+
+
+async def test_our_client_streams_through_a_chat_upstream(
+    chat_upstream: ChatCompletionsServer, serve: Serve, validate_spec: Validate
+) -> None:
+    chat_upstream.push(
+        chat_text(
+            "Paris is the capital.", reasoning="Recall geography", reasoning_field="reasoning", chunks=[6, 6]
+        ),
+        chat_text("Plain answer", reasoning_field="reasoning"),
+    )
+    with serve(ollama_app(chat_upstream)) as served:
+        async with AsyncClient(base_url=served.base_url, api_key="unused") as client:
+            events: list[Any] = []
+            async with client.responses.stream(model="anything", input="Capital of France?") as stream:
+                async for event in stream:
+                    events.append(event)
+                final = await stream.get_final_response()
+            whole = await client.responses.create(model="anything", input="Again")
+    assert_valid_stream(events)
+    assert final.output_text == "Paris is the capital."
+    reasoning = final.output[0]
+    assert reasoning.type == "reasoning"
+    assert whole.output_text == "Plain answer"
+    validate_spec("ResponseResource", whole.to_dict())
+    sent = chat_upstream.requests[0].body
+    assert sent["model"] == "qwen3:8b" and sent["stream"] is True
+    assert sent["messages"] == [{"role": "user", "content": "Capital of France?"}]
+    assert sent["stream_options"] == {"include_usage": True}
+
+
+async def test_tool_calls_are_translated(chat_upstream: ChatCompletionsServer) -> None:
+    chat_upstream.push(chat_tool_calls([("get_weather", '{"city":"Paris"}'), ("get_time", '{"tz":"CET"}')]))
+    tools = [
+        {"type": "function", "name": name, "parameters": {"type": "object", "properties": {}}}
+        for name in ("get_weather", "get_time")
+    ]
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        reply = await client.post(
+            "/v1/responses", json={"input": "Weather and time?", "tools": tools, "stream": True}
+        )
+    events, done = parse_sse(reply.text)
+    assert done
+    assert_valid_stream(events)
+    calls = [item for item in events[-1]["response"]["output"] if item["type"] == "function_call"]
+    assert [(c["name"], c["arguments"]) for c in calls] == [
+        ("get_weather", '{"city":"Paris"}'),
+        ("get_time", '{"tz":"CET"}'),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code"),
+    [
+        (chat_cut(after_chunks=3), "upstream_protocol_error"),  # Ollama: EOF, no finish_reason
+        (chat_error_in_stream(after_chunks=3, style="openrouter"), None),
+        (chat_error_in_stream(after_chunks=3, style="tgi"), None),
+    ],
+    ids=["cut", "openrouter-error-chunk", "tgi-error-then-done"],
+)
+async def test_chat_stream_failures_end_failed(
+    chat_upstream: ChatCompletionsServer, validate_spec: Validate, scenario: Any, code: str | None
+) -> None:
+    chat_upstream.push(scenario)
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        reply = await client.post("/v1/responses", json={"input": "x", "stream": True})
+    assert reply.status_code == 200
+    events, done = parse_sse(reply.text)
+    assert done
+    assert_valid_stream(events)
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    assert "response.completed" not in {e["type"] for e in events}
+    validate_spec("ResponseResource", events[-1]["response"])
+    if code is not None:
+        assert events[-2]["error"]["code"] == code
+
+
+async def test_failed_stream_reaches_our_client_as_failed(
+    chat_upstream: ChatCompletionsServer, serve: Serve
+) -> None:
+    chat_upstream.push(chat_cut(after_chunks=3, how="reset"))
+    with serve(ollama_app(chat_upstream)) as served:
+        async with AsyncClient(base_url=served.base_url, api_key="unused") as client:
+            with pytest.raises(ResponseFailedError) as caught:
+                async with client.responses.stream(model="m", input="x") as stream:
+                    async for _ in stream:
+                        pass
+    assert caught.value.response is not None and caught.value.response.status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "fragment"),
+    [
+        (chat_status(404, message="model 'zz' not found"), 404, "model 'zz' not found"),
+        (
+            chat_status(422, style="tgi", message="Input validation error: inputs too long"),
+            422,
+            "inputs too long",
+        ),
+        (chat_status(400, style="vllm_flat", message="bad temperature"), 400, "bad temperature"),
+        (chat_status(502, style="html"), 502, ""),
+    ],
+    ids=["openai", "tgi", "vllm-flat", "html"],
+)
+async def test_vendor_error_shapes_become_spec_errors(
+    chat_upstream: ChatCompletionsServer, validate_spec: Validate, scenario: Any, status: int, fragment: str
+) -> None:
+    chat_upstream.push(scenario, scenario)
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        reply = await client.post("/v1/responses", json={"input": "x"})
+    assert reply.status_code == status
+    error = reply.json()["error"]
+    validate_spec("ErrorPayload", error)
+    assert fragment in error["message"]
+    assert "<html>" not in error["message"]
+
+
+async def test_huggingface_key_stays_in_the_proxy(
+    chat_upstream: ChatCompletionsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", HF_KEY)
+    echo = {"error": f"Authorization header is invalid: Bearer {HF_KEY}", "error_type": "authentication"}
+    chat_upstream.push(chat_status(401, body=echo), chat_text("ok"))
+    app = create_app_from_settings(ProxySettings(preset="huggingface", base_url=chat_upstream.base_url))
+    async with asgi_client(app) as client:
+        denied = await client.post("/v1/responses", json={"input": "x"})
+        fine = await client.post("/v1/responses", json={"input": "x", "reasoning": {"effort": "high"}})
+        models = await client.get("/v1/models")
+    assert denied.status_code == 401
+    for reply in (denied, fine, models):
+        assert HF_KEY not in reply.text
+    assert fine.status_code == 200
+    sent = chat_upstream.requests[1]
+    assert sent.headers["authorization"] == f"Bearer {HF_KEY}"
+    assert sent.body["model"] == "tgi"  # TGI needs a model name and ignores it
+    assert "reasoning_effort" not in sent.body  # listed as dropped by the preset
+    assert models.status_code == 200 and models.json()["data"][0]["id"] == "fake-model"
+    assert chat_upstream.requests[-1].headers["authorization"] == f"Bearer {HF_KEY}"
+
+
+async def test_models_passthrough_errors(chat_upstream: ChatCompletionsServer) -> None:
+    app = create_app_from_settings(ProxySettings(preset="vllm", base_url="http://127.0.0.1:9/v1"))
+    async with asgi_client(app) as client:
+        reply = await client.get("/v1/models")
+    assert reply.status_code == 502 and reply.json()["error"]["code"] == "upstream_unreachable"
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+async def test_previous_response_id_is_expanded_by_the_proxy(chat_upstream: ChatCompletionsServer) -> None:
+    chat_upstream.push(chat_text("Nice to meet you, Ada."), chat_text("Your name is Ada."))
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        first = (await client.post("/v1/responses", json={"input": "My name is Ada."})).json()
+        second = await client.post(
+            "/v1/responses",
+            json={"input": "What is my name?", "previous_response_id": first["id"], "stream": True},
+        )
+        unknown = await client.post("/v1/responses", json={"input": "x", "previous_response_id": "resp_nope"})
+    events, _ = parse_sse(second.text)
+    assert events[-1]["response"]["previous_response_id"] == first["id"]
+    history = chat_upstream.requests[1].body["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant", "user"]
+    assert history[1]["content"] == "Nice to meet you, Ada."
+    assert "previous_response_id" not in chat_upstream.requests[1].body
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "previous_response_not_found"
+    assert unknown.json()["error"]["param"] == "previous_response_id"
+
+
+async def test_store_false_is_respected(chat_upstream: ChatCompletionsServer) -> None:
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        first = (await client.post("/v1/responses", json={"input": "Remember 7.", "store": False})).json()
+        follow = await client.post(
+            "/v1/responses", json={"input": "Number?", "previous_response_id": first["id"]}
+        )
+    assert first["store"] is False
+    assert follow.status_code == 404
+
+
+async def test_store_none_rejects_previous_response_id(chat_upstream: ChatCompletionsServer) -> None:
+    async with asgi_client(ollama_app(chat_upstream, store="none")) as client:
+        reply = await client.post("/v1/responses", json={"input": "x", "previous_response_id": "resp_1"})
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "previous_response_id"
+    assert chat_upstream.requests == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install -y redis-server)", pytrace=False)
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start on port {port}", pytrace=False)
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_shared_store_continues_a_chain_on_another_worker(
+    chat_upstream: ChatCompletionsServer, tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        f"sqlite:{tmp_path / 'responses.db'}" if kind == "sqlite" else request.getfixturevalue("redis_url")
+    )
+    chat_upstream.push(chat_text("Stored on worker one."), chat_text("Continued on worker two."))
+    # Two apps, as two uvicorn workers would build them from the same settings.
+    settings = ProxySettings(
+        preset="ollama", base_url=chat_upstream.base_url, model="qwen3:8b", store=store, workers=2
+    )
+    one, two = create_app_from_settings(settings), create_app_from_settings(settings)
+    async with asgi_client(one) as first_worker:
+        first = (await first_worker.post("/v1/responses", json={"input": "Hello"})).json()
+    assert first["store"] is True
+    async with asgi_client(two) as second_worker:
+        second = await second_worker.post(
+            "/v1/responses", json={"input": "Go on", "previous_response_id": first["id"]}
+        )
+    assert second.status_code == 200
+    assert [m["role"] for m in chat_upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
+
+
+async def test_compact_on_a_chat_upstream_is_a_clear_400(chat_upstream: ChatCompletionsServer) -> None:
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        reply = await client.post("/v1/responses/compact", json={"model": "m", "input": "x"})
+    assert reply.status_code == 400
+    assert "compact" in reply.json()["error"]["message"]
+    assert chat_upstream.requests == []

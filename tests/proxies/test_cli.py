@@ -1,0 +1,162 @@
+"""``openresponses proxy`` as a user runs it: a subprocess on ``--port 0``, flags checked up front."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openresponses.cli import main
+from openresponses.testing.chat import ChatCompletionsServer, chat_text
+
+from .conftest import INBOUND_KEY
+
+
+async def _start(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    except TimeoutError:
+        process.kill()
+        raise
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    if match is None:
+        process.kill()
+        _, err = await process.communicate()
+        raise AssertionError(f"no URL on stdout: {line!r}; stderr: {err.decode()[-2000:]}")
+    return process, match.group(1)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+    except TimeoutError:
+        process.kill()
+        raise
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+async def test_proxy_subprocess_on_port_zero() -> None:
+    prefix = ["-m", "openresponses", "proxy"]
+    async with ChatCompletionsServer([chat_text("Served by a subprocess.")]) as upstream:
+        process, url = await _start(
+            *prefix,
+            "--preset",
+            "ollama",
+            "--base-url",
+            upstream.base_url,
+            "--port",
+            "0",
+            "--model",
+            "qwen3:8b",
+            "--api-key-env",
+            "PROXY_KEY",
+            "--log-level",
+            "warning",
+            env={"PROXY_KEY": INBOUND_KEY},
+        )
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                health = await http.get("/health")
+                denied = await http.post("/v1/responses", json={"input": "x"})
+                answer = await http.post(
+                    "/v1/responses", json={"input": "Hi"}, headers={"authorization": f"Bearer {INBOUND_KEY}"}
+                )
+        finally:
+            code, err = await _stop(process)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert denied.status_code == 401
+    assert (
+        answer.status_code == 200
+        and answer.json()["output"][-1]["content"][0]["text"] == "Served by a subprocess."
+    )
+    assert code == 0, err
+    assert "Traceback" not in err and INBOUND_KEY not in err
+
+
+def test_bad_flags_exit_2_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["proxy", "--preset", "ollama", "--workers", "2"]) == 2
+    assert "--store" in capsys.readouterr().err
+    assert main(["proxy", "--preset", "nope"]) == 2
+    assert "unknown preset 'nope'" in capsys.readouterr().err
+    assert main(["proxy"]) == 2
+    assert "--preset" in capsys.readouterr().err
+
+
+def test_missing_upstream_key_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    assert main(["proxy", "--preset", "openrouter", "--port", "0"]) == 2
+    assert "OPENROUTER_API_KEY" in capsys.readouterr().err
+
+
+def test_list_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["proxy", "--list-presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("openrouter", "openai", "ollama", "lmstudio", "huggingface", "vllm", "llamacpp"):
+        assert name in out
+
+
+def test_module_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "openresponses.proxies", "--list-presets"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0 and "llamacpp" in done.stdout
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["proxy", "--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "--preset" in out and "--workers" in out and "--api-key-env" in out
+
+
+async def test_workers_share_a_sqlite_store(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = f"sqlite:{tmp_path / 'responses.db'}"
+    async with ChatCompletionsServer([chat_text("First."), chat_text("Second.")]) as upstream:
+        process, url = await _start(
+            "-m", "openresponses", "proxy", "--preset", "ollama", "--base-url", upstream.base_url,
+            "--model", "m", "--port", str(port), "--workers", "2", "--store", store, "--log-level", "warning",
+        )  # fmt: skip
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                for _ in range(100):  # the workers start after the URL is printed
+                    try:
+                        if (await http.get("/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+                first = (await http.post("/v1/responses", json={"input": "One"})).json()
+                second = await http.post(
+                    "/v1/responses", json={"input": "Two", "previous_response_id": first["id"]}
+                )
+        finally:
+            code, err = await _stop(process)
+    assert second.status_code == 200, second.text
+    assert [m["role"] for m in upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
+    assert code == 0, err
