@@ -21,25 +21,23 @@ async def main() -> None:
         ScriptedServer(default=text("A complete answer from the backup provider.")) as backup,
     ):
         client = AsyncClient(
-            middleware=[
-                Failover(
-                    [
-                        Provider(
-                            "primary",
-                            primary.base_url,
-                            middleware=[
-                                Retry(RetryPolicy(attempts=2)),
-                                CircuitBreaker(fail_max=5, reset_timeout=30),
-                                Timeout(first_event=10, idle=30),
-                            ],
-                        ),
-                        Provider("backup", backup.base_url, model="backup-model"),
-                    ],
-                    first_token_timeout=15,
-                    hedge_after=5,
-                    midstream="restart",
-                )
-            ]
+            endpoint=Failover(
+                [
+                    Provider(
+                        "primary",
+                        primary.base_url,
+                        middleware=[
+                            Retry(RetryPolicy(attempts=2)),
+                            CircuitBreaker(fail_max=5, reset_timeout=30),
+                            Timeout(first_event=10, idle=30),
+                        ],
+                    ),
+                    Provider("backup", backup.base_url, model="backup-model"),
+                ],
+                first_token_timeout=15,
+                hedge_after=5,
+                midstream="restart",
+            )
         )
         async with client, client.responses.stream(model="m", input="Tell me something") as stream:
             async for event in stream:

@@ -58,7 +58,7 @@ async def main() -> None:
                     Provider("backup", backup.base_url),
                 ]
             )
-            async with AsyncClient(middleware=[*middleware, failover]) as client:
+            async with AsyncClient(middleware=middleware, endpoint=failover) as client:
                 async with client.responses.stream(model="demo-model", input="Weather in Paris?") as stream:
                     async for event in stream:
                         if event.type == "response.output_text.delta":
