@@ -36,7 +36,10 @@ _BREAKER_KEYS = {
     "half_open_max_calls": int,
     "redis_url": str,
     "namespace": str,
+    "redis_timeout": float,
+    "redis_retry_after": float,
 }
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _PROVIDER_KEYS = {
     "base_url": str,
     "api_key_env": str,
@@ -66,8 +69,9 @@ _TOP_KEYS = {
 
 
 class _Loader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, redis_url: str | None = None) -> None:
         self.path = path
+        self.redis_url = redis_url  # breakers without their own redis_url share state here
 
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, path=self.path, key=key or None)
@@ -171,6 +175,14 @@ class _Loader:
         from .middleware.circuit_breaker import CircuitBreaker
 
         options = self.check(table, _BREAKER_KEYS, where)
+        url = options.get("redis_url")
+        if url is not None and not url.startswith(_REDIS_SCHEMES):
+            raise self.error(f"{where}.redis_url", "expected a redis://, rediss:// or unix:// URL")
+        if url is None and self.redis_url is not None:
+            options["redis_url"] = self.redis_url
+        for key in ("redis_timeout", "redis_retry_after"):
+            if key in options and options[key] <= 0:
+                raise self.error(f"{where}.{key}", f"must be > 0 seconds, got {options[key]!r}")
         try:
             return CircuitBreaker(**options)
         except ValueError as exc:
@@ -231,19 +243,23 @@ class _Loader:
             raise self.error(where, str(exc)) from None
 
 
-def load_client_options(path: str | os.PathLike[str], *, chain: str | None = None) -> dict[str, Any]:
+def load_client_options(
+    path: str | os.PathLike[str], *, chain: str | None = None, redis_url: str | None = None
+) -> dict[str, Any]:
     """Read a TOML file and return keyword arguments for ``AsyncClient(...)`` / ``Client(...)``.
 
     The result is ``{"middleware": [Timeout(total=deadline)?], "endpoint": Failover([...])}``, each provider
     carrying ``[Retry, CircuitBreaker, Timeout]`` as configured (one ``RetryBudget`` shared by
     the whole client). ``chain`` picks a chain (default: ``default_chain``, or the only chain,
-    or every provider in file order when there are no chains).
+    or every provider in file order when there are no chains). ``redis_url`` is the default
+    ``redis_url`` of every circuit breaker whose table sets none (the served proxy's
+    ``--redis-url``: breaker state shared by its workers and hosts).
     """
     from .middleware.failover import Failover
     from .middleware.timeout import Timeout
 
     name = os.fspath(path)
-    loader = _Loader(name)
+    loader = _Loader(name, redis_url=redis_url)
     try:
         with open(name, "rb") as file:
             data = tomllib.load(file)

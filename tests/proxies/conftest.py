@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import os
+import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -144,3 +149,41 @@ def serve() -> Iterator[Callable[[Starlette], Served]]:
     for served in started:
         if served.thread.is_alive():
             served.__exit__(None, None, None)
+
+
+async def start_proxy(
+    *args: str, env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
+    """Run ``python *args`` (an ``openresponses proxy`` command); returns it and the URL it printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    except TimeoutError:
+        process.kill()
+        raise
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    if match is None:
+        process.kill()
+        _, err = await process.communicate()
+        raise AssertionError(f"no URL on stdout: {line!r}; stderr: {err.decode()[-2000:]}")
+    return process, match.group(1)
+
+
+async def stop_proxy(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """Ctrl-C the proxy started by :func:`start_proxy`; returns its exit code and stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+    except TimeoutError:
+        process.kill()
+        raise
+    assert process.returncode is not None
+    return process.returncode, err.decode()

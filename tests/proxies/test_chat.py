@@ -4,11 +4,7 @@ and Redis shared between two proxy processes' worth of apps."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,43 +225,6 @@ async def test_store_none_rejects_previous_response_id(chat_upstream: ChatComple
     assert chat_upstream.requests == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (apt-get install -y redis-server)", pytrace=False)
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}", pytrace=False)
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_shared_store_continues_a_chain_on_another_worker(
     chat_upstream: ChatCompletionsServer, tmp_path: Path, kind: str, request: pytest.FixtureRequest
@@ -288,11 +247,3 @@ async def test_shared_store_continues_a_chain_on_another_worker(
         )
     assert second.status_code == 200
     assert [m["role"] for m in chat_upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
-
-
-async def test_compact_on_a_chat_upstream_is_a_clear_400(chat_upstream: ChatCompletionsServer) -> None:
-    async with asgi_client(ollama_app(chat_upstream)) as client:
-        reply = await client.post("/v1/responses/compact", json={"model": "m", "input": "x"})
-    assert reply.status_code == 400
-    assert "compact" in reply.json()["error"]["message"]
-    assert chat_upstream.requests == []

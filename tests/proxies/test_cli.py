@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,46 +14,13 @@ import pytest
 from openresponses.cli import main
 from openresponses.testing.chat import ChatCompletionsServer, chat_text
 
-from .conftest import INBOUND_KEY
-
-
-async def _start(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    assert process.stdout is not None
-    try:
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-    except TimeoutError:
-        process.kill()
-        raise
-    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-    if match is None:
-        process.kill()
-        _, err = await process.communicate()
-        raise AssertionError(f"no URL on stdout: {line!r}; stderr: {err.decode()[-2000:]}")
-    return process, match.group(1)
-
-
-async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = await asyncio.wait_for(process.communicate(), 15)
-    except TimeoutError:
-        process.kill()
-        raise
-    assert process.returncode is not None
-    return process.returncode, err.decode()
+from .conftest import INBOUND_KEY, start_proxy, stop_proxy
 
 
 async def test_proxy_subprocess_on_port_zero() -> None:
     prefix = ["-m", "openresponses", "proxy"]
     async with ChatCompletionsServer([chat_text("Served by a subprocess.")]) as upstream:
-        process, url = await _start(
+        process, url = await start_proxy(
             *prefix,
             "--preset",
             "ollama",
@@ -80,7 +44,7 @@ async def test_proxy_subprocess_on_port_zero() -> None:
                     "/v1/responses", json={"input": "Hi"}, headers={"authorization": f"Bearer {INBOUND_KEY}"}
                 )
         finally:
-            code, err = await _stop(process)
+            code, err = await stop_proxy(process)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert denied.status_code == 401
     assert (
@@ -139,7 +103,7 @@ async def test_workers_share_a_sqlite_store(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     store = f"sqlite:{tmp_path / 'responses.db'}"
     async with ChatCompletionsServer([chat_text("First."), chat_text("Second.")]) as upstream:
-        process, url = await _start(
+        process, url = await start_proxy(
             "-m", "openresponses", "proxy", "--preset", "ollama", "--base-url", upstream.base_url,
             "--model", "m", "--port", str(port), "--workers", "2", "--store", store, "--log-level", "warning",
         )  # fmt: skip
@@ -156,7 +120,7 @@ async def test_workers_share_a_sqlite_store(tmp_path: Path) -> None:
                     "/v1/responses", json={"input": "Two", "previous_response_id": first["id"]}
                 )
         finally:
-            code, err = await _stop(process)
+            code, err = await stop_proxy(process)
     assert second.status_code == 200, second.text
     assert [m["role"] for m in upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
     assert code == 0, err

@@ -155,13 +155,13 @@ async def test_preset_builds_the_right_provider(monkeypatch: pytest.MonkeyPatch)
 async def test_default_stack_order() -> None:
     from openresponses.middleware import Retry, Timeout, Tracing
     from openresponses.middleware.stateful import Stateful
-    from openresponses.proxies import build_upstream
+    from openresponses.proxies import SummaryCompaction, build_upstream
 
     upstream = build_upstream(ProxySettings(preset="ollama", trace=True))
     try:
         layers = upstream.client.middleware
-        assert [type(layer) for layer in layers] == [Tracing, Stateful, Timeout, Retry]
-        timeout = layers[2]
+        assert [type(layer) for layer in layers] == [Tracing, Stateful, SummaryCompaction, Timeout, Retry]
+        timeout = layers[3]
         assert isinstance(timeout, Timeout)
         assert (timeout.first_event, timeout.idle, timeout.total) == (60.0, 300.0, None)
     finally:
@@ -170,6 +170,11 @@ async def test_default_stack_order() -> None:
         ProxySettings(preset="ollama", store="none", retries=1, first_event_timeout=None, idle_timeout=None)
     )
     try:
-        assert bare.client.middleware == ()
+        assert [type(layer) for layer in bare.client.middleware] == [SummaryCompaction]
     finally:
         await bare.aclose()
+    native = build_upstream(ProxySettings(preset="ollama", api="responses", store="none"))
+    try:  # a native upstream compacts itself: /responses/compact is passed through
+        assert SummaryCompaction not in [type(layer) for layer in native.client.middleware]
+    finally:
+        await native.aclose()

@@ -1,12 +1,11 @@
-"""Fixtures for the store tests: a fake wall clock, a real redis-server, record builders."""
+"""Fixtures for the store tests: a fake wall clock, record builders, a dead port.
+
+``redis_server`` (a real redis-server, session-scoped) comes from ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -70,41 +69,3 @@ def free_port() -> int:
 def dead_port() -> int:
     """A loopback port nothing listens on (connections are refused at once)."""
     return free_port()
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """A real ``redis-server`` on a free loopback port; yields its URL. Fails if not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not installed: the RedisStore tests need it (apt-get install -y redis-server)",
-            pytrace=False,
-        )
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}", pytrace=False)
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

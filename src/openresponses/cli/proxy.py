@@ -88,6 +88,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto | memory | none | sqlite:PATH | redis://HOST:PORT/DB (default auto)",
     )
     serve.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="Redis shared by workers and hosts: the response store (with --store auto) and "
+        "circuit breaker state",
+    )
+    serve.add_argument(
         "--max-body", type=_size, default=16 * 2**20, help="request body limit (default 16MiB)"
     )
     serve.add_argument(
@@ -126,6 +132,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         upstream_api_key_env=args.upstream_api_key_env,
         api_key_env=args.api_key_env,
         store=args.store,
+        redis_url=args.redis_url,
         max_body_bytes=args.max_body,
         first_event_timeout=args.first_event_timeout,
         idle_timeout=args.idle_timeout,
@@ -207,10 +214,14 @@ def run_proxy(args: argparse.Namespace) -> int:
 def _run_workers(uvicorn: Any, settings: Any) -> int:
     import asyncio
 
-    from ..proxies.upstream import build_upstream
+    from ..proxies.upstream import build_upstream, per_process_warnings
 
-    # Fail here, once, with a clear message, rather than in every worker.
-    asyncio.run(build_upstream(settings).aclose())
+    # Fail here, once, with a clear message, rather than in every worker; and say, once, what
+    # the workers do not share.
+    upstream = build_upstream(settings)
+    asyncio.run(upstream.aclose())
+    for line in per_process_warnings(settings, upstream):
+        logging.getLogger("openresponses.proxy").warning("%s", line)
     os.environ.update(settings.to_env())
     print(f"openresponses proxy listening on {_url(settings.host, settings.bind_port())}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # the supervisor stopped its workers first

@@ -264,6 +264,12 @@ class CircuitBreaker:
         return int(self.breaker.fail_counter)
 
     @property
+    def shared(self) -> bool:
+        """Whether the state lives outside this process (Redis or a custom storage), so every
+        process using the same storage sees one breaker; ``False``: per process, in memory."""
+        return self._remote
+
+    @property
     def degraded(self) -> bool:
         """``True`` while the shared storage (Redis) is failing and this process uses local state."""
         return self._fallback is not None and self._fallback.degraded

@@ -24,6 +24,7 @@ from .settings import ProxySettings, StoreSpec, parse_store
 
 if TYPE_CHECKING:
     from .app import create_app, create_app_from_env, create_app_from_settings
+    from .compaction import SummaryCompaction
     from .upstream import Upstream, build_upstream
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Preset",
     "ProxySettings",
     "StoreSpec",
+    "SummaryCompaction",
     "Upstream",
     "build_upstream",
     "create_app",
@@ -46,6 +48,7 @@ _LAZY = {
     "create_app_from_settings": "app",
     "Upstream": "upstream",
     "build_upstream": "upstream",
+    "SummaryCompaction": "compaction",
 }
 
 

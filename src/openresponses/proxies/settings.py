@@ -83,6 +83,9 @@ class ProxySettings:
     names the variable holding the key *clients* must send (``Authorization: Bearer``; unset:
     no inbound auth). ``store`` is ``auto`` (memory, except in front of a native Responses
     upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL.
+    ``redis_url`` is the Redis that workers and hosts share: the response store when ``store``
+    is ``auto`` (where a store is needed), and the state of every circuit breaker of a
+    ``config`` file that names no ``redis_url`` of its own.
     Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
     """
 
@@ -95,6 +98,7 @@ class ProxySettings:
     upstream_api_key_env: str | None = None
     api_key_env: str | None = None
     store: str = "auto"
+    redis_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     first_event_timeout: float | None = 60.0
     idle_timeout: float | None = 300.0
@@ -108,7 +112,7 @@ class ProxySettings:
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{f.name}={_redact_url(v) if f.name == 'store' else v!r}"
+            f"{f.name}={_redact_url(v) if f.name in ('store', 'redis_url') else v!r}"
             for f in dataclasses.fields(self)
             if (v := getattr(self, f.name)) != f.default
         )
@@ -134,6 +138,8 @@ class ProxySettings:
         preset = self.preset_object
         if preset is not None and preset.stateful and self.effective_api == "responses":
             return StoreSpec("none")  # the upstream resolves previous_response_id itself
+        if self.redis_url is not None:
+            return StoreSpec("redis", self.redis_url)
         return StoreSpec("memory")
 
     def bind_port(self) -> int:
@@ -163,6 +169,11 @@ class ProxySettings:
             raise ConfigError("--chain needs --config", key="--chain")
         if self.api is not None and self.api not in _APIS:
             raise ConfigError(f"expected one of {', '.join(_APIS)}, got {self.api!r}", key="--api")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"expected a redis://, rediss:// or unix:// URL, got {_redact_url(self.redis_url)!r}",
+                key="--redis-url",
+            )
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"expected an http(s) URL, got {self.base_url!r}", key="--base-url")
         if self.max_body_bytes < 1024:
@@ -185,11 +196,11 @@ class ProxySettings:
                 f"expected one of {', '.join(_LOG_LEVELS)}, got {self.log_level!r}", key="--log-level"
             )
         spec = self.store_spec()
-        if self.workers > 1 and not spec.shared:
+        if self.workers > 1 and spec.kind == "memory":  # "none" keeps nothing, so nothing to share
             raise ConfigError(
                 f"--workers {self.workers} needs a store the workers share: --store sqlite:PATH or "
-                f"--store redis://HOST:PORT/DB (with {spec.kind!s}, a response stored by one worker "
-                "is unknown to the others)",
+                f"--store redis://HOST:PORT/DB or --redis-url (with {spec.kind!s}, a response stored "
+                "by one worker is unknown to the others)",
                 key="--store",
             )
         if self.workers > 1 and self.port == 0:

@@ -4,6 +4,7 @@ The proxy is a client like any other: the same middleware and the same ``Provide
 in-process caller and a served one. The default stack, outermost first::
 
     Tracing (--trace)  ->  Stateful(store) (unless --store none)
+      ->  SummaryCompaction (when an upstream speaks Chat Completions)
       ->  Timeout(first_event=60 s, idle=300 s, total=--total-timeout)  ->  Retry(attempts=2)
       ->  Provider (preset) | Failover (config file)
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .._pipeline import Handler, Middleware
     from ..transports.passthrough import Passthrough
 
-__all__ = ["Upstream", "build_upstream", "open_store"]
+__all__ = ["Upstream", "build_upstream", "open_store", "per_process_warnings"]
 
 logger = logging.getLogger("openresponses.proxy")
 
@@ -48,6 +49,9 @@ class Upstream:
     models: Passthrough | None
     redactor: Redactor
     label: str
+    #: Circuit breakers whose state is per process (no Redis): with several workers, each
+    #: worker counts failures and opens its own breaker.
+    local_breakers: tuple[str, ...] = ()
 
     async def aclose(self) -> None:
         """Close the client (transports, stores) and the passthrough pool."""
@@ -121,7 +125,7 @@ def _chat_dialect(name: str, options: dict[str, Any]) -> Any:
         ) from exc
 
 
-def _middleware(settings: ProxySettings, *, retries: bool) -> list[Middleware]:
+def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> list[Middleware]:
     from ..middleware.retry import Retry, RetryPolicy
     from ..middleware.timeout import Timeout
 
@@ -140,6 +144,12 @@ def _middleware(settings: ProxySettings, *, retries: bool) -> list[Middleware]:
         from ..middleware.stateful import Stateful
 
         stack.append(Stateful(store))
+    if compaction:
+        # Inside Stateful (previous_response_id already expanded), outside Timeout and Retry
+        # (the summarising call is bounded and retried like any other).
+        from .compaction import SummaryCompaction
+
+        stack.append(SummaryCompaction())
     if settings.first_event_timeout or settings.idle_timeout or settings.total_timeout:
         stack.append(
             Timeout(
@@ -168,15 +178,16 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
     if settings.config is not None:
         from .._config import load_client_options
 
-        options = load_client_options(settings.config, chain=settings.chain)
+        options = load_client_options(settings.config, chain=settings.chain, redis_url=settings.redis_url)
         endpoint = options["endpoint"]
         providers: Sequence[Provider] = tuple(getattr(endpoint, "providers", ()))
-        middleware = [*_middleware(settings, retries=False), *options["middleware"]]
+        chat = any(p.adapter == "chat-completions" for p in providers)
+        middleware = [*_middleware(settings, retries=False, compaction=chat), *options["middleware"]]
         label = f"{settings.config} ({', '.join(p.name for p in providers)})"
     else:
         provider = _preset_provider(settings)
         providers, endpoint = (provider,), provider
-        middleware = _middleware(settings, retries=True)
+        middleware = _middleware(settings, retries=True, compaction=provider.adapter == "chat-completions")
         label = f"{provider.name} -> {provider.base_url} ({settings.effective_api})"
     keys = [_env_key(p.api_key_env) for p in providers]
     for secret in (*keys, inbound_key):
@@ -189,4 +200,45 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
     if providers and providers[0].base_url:
         first = providers[0]
         models = Passthrough(first.base_url or "", api_key=keys[0], provider=first.name)
-    return Upstream(client=client, models=models, redactor=Redactor([*keys, inbound_key]), label=label)
+    return Upstream(
+        client=client,
+        models=models,
+        redactor=Redactor([*keys, inbound_key]),
+        label=label,
+        local_breakers=_local_breakers(providers),
+    )
+
+
+def _local_breakers(providers: Sequence[Provider]) -> tuple[str, ...]:
+    from ..middleware.circuit_breaker import CircuitBreaker
+
+    return tuple(
+        layer.name or provider.name
+        for provider in providers
+        for layer in provider.middleware
+        if isinstance(layer, CircuitBreaker) and not layer.shared
+    )
+
+
+def per_process_warnings(settings: ProxySettings, upstream: Upstream) -> list[str]:
+    """What is *not* shared between ``settings.workers`` worker processes, one line each.
+
+    Nothing with one worker. With several: circuit breakers without Redis (each worker opens
+    its own), and a SQLite store (shared by the workers of this host only, not by other hosts).
+    """
+    if settings.workers <= 1:
+        return []
+    lines: list[str] = []
+    if upstream.local_breakers:
+        lines.append(
+            f"--workers {settings.workers}: circuit breaker state is per worker process for "
+            f"{', '.join(upstream.local_breakers)} (each worker counts failures and opens on its own); "
+            "set --redis-url (or redis_url in the config file's [circuit_breaker]) to share it"
+        )
+    spec = settings.store_spec()
+    if spec.kind == "sqlite":
+        lines.append(
+            f"--workers {settings.workers}: the response store {spec} is shared by this host's workers "
+            "(SQLite in WAL mode); use --redis-url to share it with other hosts"
+        )
+    return lines

@@ -7,6 +7,12 @@ a non-streaming one the same final ``Response`` JSON, and ``/responses/compact``
 ``CompactResponse``. :meth:`Scenario.wire` turns it into the bytes and pauses to send, so the
 loopback :class:`~openresponses.testing.ScriptedServer` and the in-process
 :class:`~openresponses.testing.ScriptedTransport` play exactly the same thing.
+
+A scenario taken from a :class:`ScenarioQueue` also knows the queue's :class:`ResponseLedger`:
+the ids of the responses that server (or transport) has answered with. A request naming a
+``previous_response_id`` it never issued gets the spec's 404 ``previous_response_not_found``,
+as a real stateful server answers, so conformance checks and clients are tested against the
+behaviour they will meet.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 import threading
 import time
 import warnings
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -43,6 +49,7 @@ __all__ = [
     "MessageOutput",
     "Output",
     "ReasoningOutput",
+    "ResponseLedger",
     "Scenario",
     "ScenarioQueue",
     "StatusReply",
@@ -105,6 +112,54 @@ class FunctionCallOutput:
 Output: TypeAlias = ReasoningOutput | MessageOutput | FunctionCallOutput
 
 
+# -- the ledger of issued response ids ----------------------------------------------------------
+
+
+class ResponseLedger:
+    """The ids of the responses a scripted server has answered with (``store: false`` excluded).
+
+    Thread-safe (a server may run in its own thread). Bounded: past ``limit`` ids the oldest are
+    forgotten, so a long benchmark does not grow without bound.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def add(self, response_id: str) -> None:
+        """Remember ``response_id`` as one that can be continued."""
+        with self._lock:
+            self._ids[response_id] = None
+            self._ids.move_to_end(response_id)
+            while len(self._ids) > self._limit:
+                self._ids.popitem(last=False)
+
+    def __contains__(self, response_id: object) -> bool:
+        with self._lock:
+            return response_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def previous_response_not_found(response_id: str) -> StatusReply:
+    """The spec's 404 for an unknown ``previous_response_id`` (the body the library's store gives)."""
+    return StatusReply(
+        404,
+        {
+            "error": {
+                "message": f"Previous response with id {response_id!r} not found.",
+                "type": "not_found",
+                "param": "previous_response_id",
+                "code": "previous_response_not_found",
+            }
+        },
+    )
+
+
 # -- the scenario -------------------------------------------------------------------------------
 
 
@@ -133,6 +188,9 @@ class Scenario:
     extension_events: bool = False
     model: str | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
+    #: Set by :class:`ScenarioQueue`: the issued response ids (``None``: no ``previous_response_id``
+    #: check, e.g. for a scenario played directly). Not part of the scenario's identity.
+    ledger: ResponseLedger | None = field(default=None, compare=False, repr=False)
 
     def with_(self, **changes: Any) -> Scenario:
         """A copy with some fields changed."""
@@ -202,7 +260,12 @@ class Scenario:
         stream: bool | None = None,
         send_done: bool = True,
     ) -> Wire:
-        """What to send: status, headers, frames with their pauses, and how the body ends."""
+        """What to send: status, headers, frames with their pauses, and how the body ends.
+
+        With a :attr:`ledger`, an unknown ``previous_response_id`` is answered with the spec's
+        404 instead (unless the scenario is itself an HTTP error or a reset: what a test
+        scripts explicitly wins), and the id of each response sent is recorded.
+        """
         if stream is None:
             stream = operation == "create" and _get(body, "stream") is True
         fault = self.fault
@@ -211,9 +274,15 @@ class Scenario:
         extra = tuple((k.lower(), v) for k, v in self.headers)
         if self.http_status is not None:
             return status_wire(self.http_status, delay=self.delay, headers=extra)
+        ledger = self.ledger
+        previous = _get(body, "previous_response_id")
+        if ledger is not None and isinstance(previous, str) and previous not in ledger:
+            return status_wire(previous_response_not_found(previous), delay=self.delay, headers=extra)
         if stream:
+            events = self.events(body)
+            self._remember(events[0].response.id if events else None, body)  # type: ignore[union-attr]
             return sse_wire(
-                self.events(body),
+                events,
                 fault=fault,
                 delay=self.delay,
                 event_delay=self.event_delay,
@@ -221,11 +290,18 @@ class Scenario:
                 send_done=send_done,
                 headers=extra,
             )
-        reply: Response | CompactResponse = (
-            self.compact_response(body) if operation == "compact" else self.response(body)
-        )
+        reply: Response | CompactResponse
+        if operation == "compact":
+            reply = self.compact_response(body)  # a compaction is not a response: nothing to continue
+        else:
+            reply = self.response(body)
+            self._remember(reply.id, body)
         data = reply.model_dump_json(exclude_unset=True, by_alias=True).encode()
         return json_wire(data, fault=fault, delay=self.delay, headers=extra)
+
+    def _remember(self, response_id: Any, body: Body) -> None:
+        if self.ledger is not None and isinstance(response_id, str) and _get(body, "store") is not False:
+            self.ledger.add(response_id)
 
     def _usage(self, body: CreateResponseBody) -> dict[str, Any]:
         if self.usage is not None:
@@ -443,12 +519,19 @@ def extension_events(scenario: Scenario | None = None) -> Scenario:
 
 
 class ScenarioQueue:
-    """Scenarios consumed one per request, in order; ``default`` serves when it is empty."""
+    """Scenarios consumed one per request, in order; ``default`` serves when it is empty.
+
+    Each scenario handed out carries the queue's :attr:`ledger`, so the responses one server
+    (or transport) sends can be continued with ``previous_response_id`` and unknown ids get a
+    404. A request refused that way still consumes its scenario.
+    """
 
     def __init__(self, scenarios: Iterable[Scenario], default: Scenario | None) -> None:
         self._queue: deque[Scenario] = deque(scenarios)
         self.default = default if default is not None else text("Hello")
         self._lock = threading.Lock()
+        #: The response ids answered so far (what ``previous_response_id`` may name).
+        self.ledger = ResponseLedger()
 
     def push(self, *scenarios: Scenario) -> None:
         for scenario in scenarios:
@@ -459,7 +542,8 @@ class ScenarioQueue:
 
     def next(self) -> Scenario:
         with self._lock:
-            return self._queue.popleft() if self._queue else self.default
+            scenario = self._queue.popleft() if self._queue else self.default
+        return scenario.with_(ledger=self.ledger)
 
     def __len__(self) -> int:
         return len(self._queue)
