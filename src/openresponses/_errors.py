@@ -25,7 +25,11 @@ Whether an error is worth retrying is decided once, where it is born (``retryabl
 failover and circuit breaking read that flag. Middleware re-raise the original error with
 ``add_note()`` rather than wrapping it, so ``except RateLimitError`` works whatever the stack order.
 No message or repr ever contains a secret: messages are built from status, error body and URL
-path only, never from request headers.
+path only, never from request headers, and the transports pass every error they build (message,
+notes, ``body``/``data``/``error`` fields and the ``__cause__``/``__context__`` chain) through
+:class:`openresponses._redact.Redactor`, so a server that echoes the key does not leak it. A
+misconfiguration (a ``base_url`` without a scheme, a malformed URL, a key with a line break) is a
+``ConfigError`` at construction, never a retried connection error.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ knows every key it holds, so it scrubs them from everything it sends as a last l
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +27,11 @@ from .._errors import (
     ResponseFailedError,
     StreamInterrupted,
 )
+from .._redact import MIN_SECRET_LENGTH as MIN_SECRET_LENGTH  # re-exported: proxies.upstream
+from .._redact import Redactor as SharedRedactor
 
 __all__ = ["ErrorReply", "Redactor", "describe", "error_body", "type_for_status"]
 
-#: Shorter secrets are not scrubbed: replacing a 3-letter key would mangle ordinary text.
-MIN_SECRET_LENGTH = 8
-_REDACTED = "[redacted]"
 _STATUS_OF_TYPE = {
     "invalid_request": 400,
     "invalid_request_error": 400,
@@ -218,50 +216,15 @@ def _failed(exc: ResponseFailedError) -> ErrorReply:
     return ErrorReply(_STATUS_OF_TYPE.get(etype, 502), etype, message, code, param, headers)
 
 
-class Redactor:
-    """Replaces every known secret (raw and JSON-escaped) with ``[redacted]``.
+class Redactor(SharedRedactor):
+    """The library's redactor (:class:`openresponses._redact.Redactor`: the proxy's keys, raw
+    and JSON-escaped, replaced in everything sent) plus :meth:`reply` for error replies."""
 
-    Built once from the keys the proxy holds; ``bytes()`` runs on everything sent, so it is a
-    substring test per secret and nothing else when no secret is present.
-    """
-
-    __slots__ = ("_bytes", "_text")
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        forms: dict[str, None] = {}
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET_LENGTH:
-                forms[secret] = None
-                forms[json.dumps(secret)[1:-1]] = None  # as it appears inside a JSON string
-        # Longest first, so a secret that contains another is replaced whole.
-        self._text = tuple(sorted(forms, key=len, reverse=True))
-        self._bytes = tuple(s.encode() for s in self._text)
-
-    def __bool__(self) -> bool:
-        return bool(self._text)
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._text)} forms)"
-
-    def text(self, value: str) -> str:
-        """``value`` with every secret replaced."""
-        for secret in self._text:
-            if secret in value:
-                value = value.replace(secret, _REDACTED)
-        return value
-
-    def bytes(self, data: bytes) -> bytes:
-        """``data`` with every secret replaced."""
-        for secret in self._bytes:
-            if secret in data:
-                data = data.replace(secret, b"[redacted]")
-        return data
+    __slots__ = ()
 
     def reply(self, reply: ErrorReply) -> ErrorReply:
-        """``reply`` with its message and param scrubbed."""
-        if not self._text:
-            return reply
-        param = self.text(reply.param) if reply.param is not None else None
+        """``reply`` with its message and param scrubbed (known keys and credential patterns)."""
+        param = self.message(reply.param) if reply.param is not None else None
         return ErrorReply(
-            reply.status, reply.type, self.text(reply.message), reply.code, param, reply.headers
+            reply.status, reply.type, self.message(reply.message), reply.code, param, reply.headers
         )

@@ -12,8 +12,9 @@ Chat servers disagree on how an error looks (PROVIDERS.md traps 11 and 12):
 :func:`normalize_error` reduces every one of them to ``(message, type, code, param)`` with a
 spec ``code`` the resilience policies understand: ``context_length_exceeded`` (Failover moves
 on to a bigger model), ``content_filter`` (surfaced at once), ``rate_limit_exceeded`` and
-``server_error`` (retryable). Messages are scrubbed of anything that looks like a credential,
-because some servers echo the key they rejected.
+``server_error`` (retryable). Messages are scrubbed of anything that looks like a credential
+(:func:`openresponses._redact.scrub`), because some servers echo the key they rejected; the
+transport then also replaces the exact key it sent.
 """
 
 from __future__ import annotations
@@ -23,16 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .._redact import Redactor, scrub
+
 __all__ = ["ChatError", "error_body_bytes", "normalize_error", "scrub"]
 
 _MAX_MESSAGE = 2000
 
-# Credentials some servers echo back ("Incorrect API key provided: sk-proj-..."): Bearer
-# tokens and the key prefixes of the providers this adapter talks to.
-_SECRET = re.compile(
-    r"(?i)\bbearer\s+[^\s\"',]+"
-    r"|\b(?:sk|rk|pk|gsk|hf|xai|nvapi|csk)[-_][A-Za-z0-9._*\-]{6,}"
-)
 _CONTEXT = re.compile(
     r"(?i)context[ _-]?(?:length|window|size)|maximum context|too many tokens|prompt is too long"
     r"|input (?:is )?too long|reduce the length|max_new_tokens`? must be <="
@@ -65,11 +62,6 @@ class ChatError:
     def body(self) -> dict[str, Any]:
         """The spec HTTP error body ``{"error": {message, type, param, code}}``."""
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
-
-def scrub(text: str) -> str:
-    """``text`` with anything that looks like a credential replaced by ``[redacted]``."""
-    return _SECRET.sub("[redacted]", text)
 
 
 def _status_code(value: Any) -> int | None:
@@ -179,7 +171,7 @@ def error_body_bytes(body: bytes, status: int) -> tuple[bytes, Any]:
         return b"", None
     error = normalize_error(raw, status=status)
     if isinstance(parsed, dict | list):
-        parsed = json.loads(scrub(json.dumps(parsed)))
+        parsed = Redactor().value(parsed)  # every string, and credential-named keys, scrubbed
     return json.dumps(error.body()).encode(), parsed
 
 

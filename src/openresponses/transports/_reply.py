@@ -6,8 +6,10 @@ sees exactly the same class, message, ``retry_after`` and parsed error body.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -26,9 +28,10 @@ from .._errors import (
 from .._pipeline import Operation
 from ..types import CompactResponse, ErrorBody, Response
 
-__all__ = ["parse_reply_body", "parse_retry_after", "status_error_from_body"]
+__all__ = ["MAX_RETRY_AFTER", "parse_reply_body", "parse_retry_after", "status_error_from_body"]
 
-_MAX_RETRY_AFTER = 600.0
+#: The longest server ``Retry-After`` hint kept on an error, in seconds (larger values are capped).
+MAX_RETRY_AFTER = 600.0
 
 
 def status_error_from_body(
@@ -102,23 +105,55 @@ def _phrase(status: int) -> str:
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date), capped."""
-    value: float | None = None
-    ms = headers.get("retry-after-ms")
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (delta-seconds or HTTP-date).
+
+    A server's hint never breaks the error it rides on: a value that does not parse ("soon", a
+    bad or out-of-range date such as year 10000, a negative number, NaN, ``inf``) is ignored
+    (``None``: the caller's own backoff applies), a date in the past means "now" (``0.0``) and a
+    huge value is capped at :data:`MAX_RETRY_AFTER` seconds (``Retry`` caps it further with
+    ``max_retry_after``). ``retry-after-ms`` wins when both are valid.
+    """
+    ms = _seconds(headers.get("retry-after-ms"))
     if ms is not None:
-        try:
-            value = float(ms) / 1000.0
-        except ValueError:
-            value = None
-    if value is None:
-        raw = headers.get("retry-after")
-        if raw is not None:
-            try:
-                value = float(raw)
-            except ValueError:
-                parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-                if parsed is not None:
-                    value = parsed.timestamp() - time.time()
-    if value is None or value != value or value < 0:  # NaN or negative
-        return None if value is None or value != value else 0.0
-    return min(value, _MAX_RETRY_AFTER)
+        return min(ms / 1000.0, MAX_RETRY_AFTER)
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    seconds = _seconds(raw)
+    if seconds is None:
+        seconds = _date_delay(raw)
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def _seconds(raw: str | None) -> float | None:
+    """A non-negative, finite number of seconds, else ``None``."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text or len(text) > 32 or not text.isascii():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def _date_delay(raw: str) -> float | None:
+    """Seconds until an HTTP-date (``0.0`` when it has passed), else ``None``."""
+    text = raw.strip()
+    if not text or len(text) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a zone-less one is read the same way
+        when = when.replace(tzinfo=datetime.UTC)
+    try:
+        delay = when.timestamp() - time.time()
+    except (OverflowError, ValueError, OSError):
+        return None
+    return max(0.0, delay) if math.isfinite(delay) else None

@@ -5,6 +5,11 @@ It owns the connection pool, the credentials and the timeouts; a :class:`Dialect
 (the default) or any other API family through a translating dialect (Chat Completions, ...).
 httpx failures map to the typed errors where they are born; a streamed body goes through the
 shared :func:`event_batches` loop, every event of a network chunk in one batch.
+
+Every error and every failure event leaves this module through one :class:`~openresponses._redact.Redactor`
+built from the credentials the transport holds and sends (the key, authorization-like headers,
+a URL password) plus credential-shaped patterns: a server that echoes the key it rejected does
+not put it into a message, a note, ``.body``, a cause chain, a log record or a span.
 """
 
 from __future__ import annotations
@@ -18,28 +23,42 @@ from .._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ConfigError,
+    OpenResponsesError,
     ProtocolError,
 )
 from .._pipeline import Reply, Request, Target
+from .._redact import Redactor, display_url, url_basic_token, url_password
 from .._streaming import EventStream
 from .._version import __version__
-from ..types import StreamEvent
+from ..types import Response, StreamEvent
 from ._dialect import Dialect, OpenResponsesDialect, StreamDecoder, event_batches
-from ._reply import parse_retry_after
+from ._logs import protect_http_logs
+from ._reply import MAX_RETRY_AFTER, parse_retry_after
+from ._url import check_url
 
-__all__ = ["DEFAULT_TIMEOUT", "HTTPTransport", "parse_retry_after"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "HTTPTransport", "parse_retry_after"]
 
 #: Connect quickly, but let a long stream run: ``read`` bounds the gap between two chunks.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0)
+#: One connection per concurrent stream, as openai-python: up to 1,000 at once, 100 kept idle for
+#: 30 s. (httpx's own default of 100 made 500 concurrent streams queue for seconds.)
+DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=30.0)
 _MAX_ERROR_BODY = 64 * 1024
+# The events that carry server error text: they go through the redactor before anyone sees them.
+_FAILURE_EVENTS = frozenset({"error", "response.failed", "response.incomplete"})
 
 
 class HTTPTransport:
     """Talks Open Responses over HTTP to one upstream.
 
-    ``base_url`` includes the version prefix (``http://host:8001/v1``). The API key is kept out
-    of every repr, log and error message. Pass ``http_client`` to share a pool or add your own
-    httpx transport (e.g. ``httpx.MockTransport`` in unit tests); it is then yours to close.
+    ``base_url`` includes the version prefix (``http://host:8001/v1``); a URL without an
+    ``http``/``https`` scheme, host or valid port is a :class:`~openresponses.ConfigError` here,
+    at construction (never a retried connection error). The API key is kept out of every repr,
+    log and error message, even when the server echoes it. ``limits`` sizes the connection pool
+    (default :data:`DEFAULT_LIMITS`: 1,000 connections, one per concurrent stream). Pass
+    ``http_client`` to share a pool or add your own httpx transport (e.g.
+    ``httpx.MockTransport`` in unit tests); it is then yours to close and to size.
     """
 
     def __init__(
@@ -52,20 +71,35 @@ class HTTPTransport:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         dialect: Dialect | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
+        self._base_url = check_url(base_url, key=f"base_url of provider {provider!r}")
         self._dialect: Dialect = dialect if dialect is not None else OpenResponsesDialect()
-        self._api_key = api_key
-        self._target = Target(provider=provider, base_url=self._base_url)
+        self._api_key = _check_key(api_key)
+        self._target = Target(provider=provider, base_url=display_url(self._base_url))
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._headers = {
             "user-agent": f"openresponses-python/{__version__}",
             **(dict(headers) if headers else {}),
         }
+        if limits is not None and http_client is not None:
+            raise ConfigError(
+                "limits= sizes the pool the transport creates; with http_client= set the limits on "
+                "your httpx.AsyncClient instead",
+                key="limits",
+            )
+        if limits is not None and not isinstance(limits, httpx.Limits):
+            raise ConfigError(f"must be an httpx.Limits, got {type(limits).__name__}", key="limits")
+        auth = dict(self._dialect.auth_headers(self._api_key)) if self._api_key else {}
+        self._redactor = (
+            Redactor([self._api_key, url_password(self._base_url), url_basic_token(self._base_url)])
+            .with_headers(self._headers)
+            .with_headers(auth)
+        )
+        protect_http_logs(self._redactor)  # httpx/httpcore log status lines and URLs themselves
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            timeout=self._timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0),
+            timeout=self._timeout, limits=DEFAULT_LIMITS if limits is None else limits
         )
 
     @property
@@ -80,7 +114,7 @@ class HTTPTransport:
 
     def __repr__(self) -> str:
         return (
-            f"HTTPTransport(provider={self._target.provider!r}, base_url={self._base_url!r}, "
+            f"HTTPTransport(provider={self._target.provider!r}, base_url={self._target.base_url!r}, "
             f"dialect={self._dialect.name!r})"
         )
 
@@ -92,31 +126,49 @@ class HTTPTransport:
     async def __call__(self, request: Request, /) -> Reply:
         http_request = self._build(request)  # the dialect rejects what it cannot carry: nothing sent
         provider = self._target.provider
+        redactor = self._redactor
+        if request.headers:
+            redactor = redactor.with_headers(request.headers)
+            if redactor is not self._redactor:
+                protect_http_logs(redactor)  # a per-call credential header
+        failure: OpenResponsesError | None = None
         try:
             response = await self._client.send(http_request, stream=True)
         except httpx.HTTPError as exc:
-            raise _connection_error(exc, provider, f"Connection error: {type(exc).__name__}: {exc}") from exc
+            failure = _connection_error(exc, provider, "Connection error", redactor)
+        if failure is not None:
+            raise failure  # outside the except block: only the redacted chain is attached
 
         if response.status_code >= 300:
-            raise await self._status_error(response)
+            raise await self._status_error(response, redactor)
         content_type = response.headers.get("content-type", "")
         if request.stream:
             if not content_type.startswith("text/event-stream"):
                 body = await _read_capped(response)
-                raise ProtocolError(
-                    f"Expected a text/event-stream reply to a streaming request, got {content_type!r}.",
-                    data=body,
+                raise redactor.exception(
+                    ProtocolError(
+                        f"Expected a text/event-stream reply to a streaming request, got {content_type!r}.",
+                        data=body,
+                    )
                 )
-            decoder = self._dialect.decoder(request, provider=provider)
-            return EventStream(_stream_batches(response, decoder, provider), provider=provider)
+            decoder = _RedactingDecoder(self._dialect.decoder(request, provider=provider), redactor)
+            return EventStream(_stream_batches(response, decoder, provider, redactor), provider=provider)
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:
-            message = f"Connection lost reading the body: {type(exc).__name__}"
-            raise _connection_error(exc, provider, message) from exc
+            failure = _connection_error(exc, provider, "Connection lost reading the body", redactor)
         finally:
             await response.aclose()
-        return self._dialect.parse_body(body, request, provider=provider)
+        if failure is not None:
+            raise failure
+        try:
+            result = self._dialect.parse_body(body, request, provider=provider)
+        except OpenResponsesError as exc:
+            redactor.exception(exc)
+            raise
+        if isinstance(result, Response) and result.error is not None:
+            result.error = redactor.value(result.error)  # a failed response's server text
+        return result
 
     def _build(self, request: Request) -> httpx.Request:
         dialect = self._dialect
@@ -143,23 +195,98 @@ class HTTPTransport:
             timeout=timeout,
         )
 
-    async def _status_error(self, response: httpx.Response) -> APIStatusError:
+    async def _status_error(self, response: httpx.Response, redactor: Redactor) -> APIStatusError:
         body = await _read_capped(response)
-        return self._dialect.error(
+        error = self._dialect.error(
             response.status_code,
             body,
             response.headers,
             provider=self._target.provider,
             reason=response.reason_phrase,
         )
+        return redactor.exception(error)
 
 
-def _connection_error(exc: httpx.HTTPError, provider: str, message: str) -> APIConnectionError:
-    """The typed error for an httpx failure: a timeout names its kind, anything else is a
-    connection error with ``message`` (the caller chains the httpx error as ``__cause__``)."""
+class _RedactingDecoder:
+    """A dialect's decoder whose failure events and ``ProtocolError`` pass through the redactor.
+
+    Only ``error`` / ``response.failed`` / ``response.incomplete`` events are looked at: the
+    deltas of a healthy stream cost one set lookup each.
+    """
+
+    __slots__ = ("_decoder", "_redactor")
+
+    def __init__(self, decoder: StreamDecoder, redactor: Redactor) -> None:
+        self._decoder = decoder
+        self._redactor = redactor
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        try:
+            events = self._decoder.feed(chunk)
+        except ProtocolError as exc:
+            self._redactor.exception(exc)
+            raise
+        return self._clean(events) if events else events
+
+    def close(self) -> list[StreamEvent]:
+        try:
+            events = self._decoder.close()
+        except ProtocolError as exc:
+            self._redactor.exception(exc)
+            raise
+        return self._clean(events) if events else events
+
+    def _clean(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        for index, event in enumerate(events):
+            if event.type in _FAILURE_EVENTS:
+                events[index] = _clean_failure(event, self._redactor)
+        return events
+
+
+def _clean_failure(event: StreamEvent, redactor: Redactor) -> StreamEvent:
+    """An ``error`` event is server text: fully redacted. A terminal event carries the partial
+    answer too: only known secrets are replaced in it, and its ``response.error`` fully."""
+    response = getattr(event, "response", None)
+    if not isinstance(response, Response):
+        cleaned: StreamEvent = redactor.value(event)
+        return cleaned
+    cleaned = redactor.exact(event)
+    response = getattr(cleaned, "response", None)
+    if isinstance(response, Response) and response.error is not None:
+        error = redactor.value(response.error)
+        if error is not response.error:
+            cleaned = cleaned.model_copy(update={"response": response.model_copy(update={"error": error})})
+    return cleaned
+
+
+def _check_key(api_key: object) -> str | None:
+    """The key, or ``ConfigError`` (never quoting it): it must be printable ASCII without line
+    breaks (a trailing newline read from a file is the usual culprit), as the client checks."""
+    if api_key is None or api_key == "":
+        return None
+    if not isinstance(api_key, str):
+        raise ConfigError(f"must be a string, got {type(api_key).__name__}", key="api_key")
+    if not all(" " <= ch <= "~" for ch in api_key):
+        raise ConfigError(
+            "the key must be printable ASCII without line breaks (check for a trailing newline)",
+            key="api_key",
+        )
+    return api_key
+
+
+def _connection_error(
+    exc: httpx.HTTPError, provider: str, what: str, redactor: Redactor
+) -> APIConnectionError:
+    """The typed, redacted error for an httpx failure, with ``exc`` (redacted in place) as
+    ``__cause__``: a timeout names its kind, anything else is ``what`` plus the httpx error."""
+    redactor.exception(exc)  # its text and its own chain (httpcore's error)
+    error: APIConnectionError
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(_timeout_kind(exc), provider=provider)
-    return APIConnectionError(message, provider=provider)
+        error = APITimeoutError(_timeout_kind(exc), provider=provider)
+    else:
+        error = APIConnectionError(f"{what}: {type(exc).__name__}: {exc}", provider=provider)
+    error.__cause__ = exc
+    return redactor.exception(error)
 
 
 def _timeout_kind(exc: httpx.TimeoutException) -> Any:
@@ -199,14 +326,15 @@ def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 
 
 def _stream_batches(
-    response: httpx.Response, decoder: StreamDecoder, provider: str
+    response: httpx.Response, decoder: StreamDecoder, provider: str, redactor: Redactor
 ) -> AsyncIterator[list[StreamEvent]]:
     """The body's event batches through the shared loop; the response is closed at its end."""
 
     def map_error(exc: Exception) -> Exception | None:
         if isinstance(exc, httpx.HTTPError):
-            message = f"Connection lost while streaming: {type(exc).__name__}: {exc}"
-            return _connection_error(exc, provider, message)
+            error = _connection_error(exc, provider, "Connection lost while streaming", redactor)
+            error.__cause__ = None  # the loop chains ``exc`` (already redacted) itself
+            return error
         return None
 
     return event_batches(_body_chunks(response), decoder, map_error=map_error, on_close=response.aclose)

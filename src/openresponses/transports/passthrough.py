@@ -4,7 +4,9 @@ The proxy relays a few read-only endpoints as they are, rather than modelling th
 models differs per provider and clients only read it. This module owns the one httpx call for
 that, so httpx stays confined to ``transports/``. The upstream key is sent only in the request
 header; the reply keeps only its status, content type and body (no upstream header reaches the
-caller, so nothing like ``set-cookie`` or an echoed credential header leaks through).
+caller, so nothing like ``set-cookie`` or an echoed credential header leaks through), and the
+key is replaced in the body if the upstream echoes it (an error body also loses anything shaped
+like a credential).
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from .._errors import APIConnectionError, APITimeoutError
+from .._errors import APIConnectionError, APITimeoutError, OpenResponsesError
+from .._redact import Redactor, display_url, url_basic_token, url_password
 from .._version import __version__
+from ._logs import protect_http_logs
+from ._url import check_url
 
 __all__ = ["Passthrough", "PassthroughReply"]
 
@@ -54,9 +59,13 @@ class Passthrough:
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"Passthrough timeout must be > 0 seconds, got {timeout!r}")
-        self.base_url = base_url.rstrip("/")
+        self._base_url = check_url(base_url, key=f"base_url of provider {provider!r}")
+        #: The base URL as shown (a userinfo password replaced).
+        self.base_url = display_url(self._base_url)
         self.provider = provider
         self._api_key = api_key
+        self._redactor = Redactor([api_key, url_password(self._base_url), url_basic_token(self._base_url)])
+        protect_http_logs(self._redactor)
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0))
 
@@ -68,7 +77,8 @@ class Passthrough:
         headers = {"accept": "application/json", "user-agent": f"openresponses-python/{__version__}"}
         if self._api_key:
             headers["authorization"] = f"Bearer {self._api_key}"
-        url = self.base_url + "/" + path.lstrip("/")
+        url = self._base_url + "/" + path.lstrip("/")
+        failure: OpenResponsesError | None = None
         try:
             async with self._client.stream("GET", url, headers=headers) as response:
                 chunks: list[bytes] = []
@@ -82,15 +92,22 @@ class Passthrough:
                         break
                 body = b"".join(chunks)[:MAX_BODY]
                 content_type = response.headers.get("content-type", "application/octet-stream")
-                return PassthroughReply(response.status_code, content_type, body, truncated)
+                status = response.status_code
         except httpx.TimeoutException as exc:
-            raise APITimeoutError("read", provider=self.provider) from exc
+            failure = APITimeoutError("read", provider=self.provider)
+            failure.__cause__ = self._redactor.exception(exc)
         except httpx.HTTPError as exc:
             # The message names the exception type only: httpx messages can carry the URL, and a
             # URL may carry credentials (``https://user:pass@host``).
-            raise APIConnectionError(
+            failure = APIConnectionError(
                 f"Connection error: {type(exc).__name__} reaching {self.provider!r}", provider=self.provider
-            ) from exc
+            )
+            failure.__cause__ = self._redactor.exception(exc)
+        if failure is not None:
+            raise failure  # outside the except block: only the redacted chain is attached
+        # An echoed key never reaches the caller; an error body also loses credential-shaped text.
+        body = self._redactor.message_bytes(body) if status >= 400 else self._redactor.bytes(body)
+        return PassthroughReply(status, content_type, body, truncated)
 
     async def aclose(self) -> None:
         """Close the connection pool if this object created it."""

@@ -9,6 +9,11 @@ import (httpx stays confined to ``transports/``).
 Failures before the status line raise the library's typed errors (``APIConnectionError``,
 ``APITimeoutError``); a body cut short after the headers is not an exception here, it is a
 finding: the chunks received so far come back with ``error`` saying what ended the body.
+
+The one thing changed on the way: a credential the request carried (an authorization-like
+header, a URL password) is replaced by ``[redacted]`` wherever the server echoes it, in the body,
+the headers and every error text, so a checker's report can be pasted into an issue. A URL that
+is not an ``http(s)`` URL is a :class:`~openresponses.ConfigError`, before anything is sent.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from typing import Any
 
 import httpx
 
-from .._errors import APIConnectionError, APITimeoutError
+from .._errors import APIConnectionError, APITimeoutError, OpenResponsesError
+from .._redact import Redactor, url_basic_token, url_password
 from .._version import __version__
+from ._logs import protect_http_logs
+from ._url import check_url
 
 __all__ = ["DEFAULT_MAX_BYTES", "RawReply", "RawSession", "get_raw", "post_raw"]
 
@@ -126,26 +134,37 @@ class RawSession:
         max_bytes: int,
     ) -> RawReply:
         limit = self.timeout if timeout is None else timeout
+        url = check_url(url, key="url", allow_query=True)
         headers.setdefault("user-agent", f"openresponses-python/{__version__} (check)")
+        redactor = Redactor([url_password(url), url_basic_token(url)]).with_headers(headers)
+        protect_http_logs(redactor)
         started = time.monotonic()
         request = self._client.build_request(
             method, url, content=content, headers=headers, timeout=httpx.Timeout(limit)
         )
         # Each phase is bounded by the timeout, and so is the whole exchange: a server that
         # trickles one byte a second must not hold the checker forever.
+        failure: OpenResponsesError | None = None
         try:
             async with asyncio.timeout(limit):
                 response = await self._client.send(request, stream=True)
         except TimeoutError as exc:
-            raise APITimeoutError("total", limit) from exc
+            failure = APITimeoutError("total", limit)
+            failure.__cause__ = exc
         except httpx.TimeoutException as exc:
-            raise APITimeoutError("connect" if isinstance(exc, httpx.ConnectTimeout) else "read") from exc
+            failure = APITimeoutError("connect" if isinstance(exc, httpx.ConnectTimeout) else "read")
+            failure.__cause__ = redactor.exception(exc)
         except httpx.HTTPError as exc:
-            raise APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}") from exc
+            redactor.exception(exc)
+            failure = APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}")
+            failure.__cause__ = exc
+        if failure is not None:
+            raise redactor.exception(failure)  # outside the except block: only the redacted chain
         try:
-            return await _read_body(response, started, limit, max_bytes)
+            reply = await _read_body(response, started, limit, max_bytes)
         finally:
             await response.aclose()
+        return _redacted(reply, redactor)
 
 
 async def post_raw(
@@ -211,4 +230,28 @@ async def _read_body(response: httpx.Response, started: float, timeout: float, m
         first_byte_s=first_byte,
         elapsed_s=time.monotonic() - started,
         reason=response.reason_phrase,
+    )
+
+
+def _redacted(reply: RawReply, redactor: Redactor) -> RawReply:
+    """``reply`` with the request's credentials replaced wherever the server echoed them.
+
+    Chunks are cleaned one by one (their boundaries kept); a secret split across two chunks is
+    caught on the joined body, and the chunks then collapse into one.
+    """
+    chunks = tuple(redactor.bytes(chunk) for chunk in reply.chunks)
+    joined = b"".join(chunks)
+    if redactor.bytes(joined) != joined:
+        chunks = (redactor.bytes(joined),)
+    headers = {name: redactor.text(value) for name, value in reply.headers.items()}
+    error = redactor.message(reply.error) if reply.error is not None else None
+    reason = redactor.message(reply.reason)
+    return RawReply(
+        status=reply.status,
+        headers=headers,
+        chunks=chunks,
+        error=error,
+        first_byte_s=reply.first_byte_s,
+        elapsed_s=reply.elapsed_s,
+        reason=reason,
     )
