@@ -4,7 +4,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: demo test install install-dev system-deps lint typecheck bench
+.PHONY: demo test install install-dev system-deps lint format typecheck docs-serve bench
 
 install:
 	$(PIP) install -q -e '.[otel]'
@@ -24,12 +24,23 @@ demo: install
 test: system-deps install-dev
 	$(PYTHON) -m pytest
 
+# Tools run through $(PYTHON), so `make lint PYTHON=.venv/bin/python` uses that environment's ruff and mypy.
 lint:
-	ruff check src tests benchmarks examples
-	ruff format --check src tests benchmarks examples
+	$(PYTHON) -m ruff check src tests benchmarks examples
+	$(PYTHON) -m ruff format --check src tests benchmarks examples
+
+format:
+	$(PYTHON) -m ruff check --fix src tests benchmarks examples
+	$(PYTHON) -m ruff format src tests benchmarks examples
 
 typecheck:
-	mypy
+	$(PYTHON) -m mypy
+
+# The documentation site (mkdocs-material) comes with the docs-site work of issue 11; until then the
+# pages are plain Markdown under docs/, readable on any forge.
+docs-serve:
+	@if [ -f mkdocs.yml ]; then $(PYTHON) -m mkdocs serve; \
+	else echo "No documentation site yet (mkdocs.yml arrives with the docs site): read docs/*.md, starting with README.md."; fi
 
 bench: install-dev
 	$(PYTHON) benchmarks/stream_decode.py

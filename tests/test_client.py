@@ -316,3 +316,196 @@ async def test_invalid_standard_event_inside_a_multi_event_chunk_is_a_protocol_e
             async for _ in stream:
                 pass
     assert b"output_text.delta" in info.value.data
+
+
+# -- construction: options are checked now, not at the first call -----------------------------
+
+
+def test_a_sync_httpx_client_is_refused_at_construction() -> None:
+    from openresponses import ConfigError
+
+    with httpx.Client() as sync_http, pytest.raises(ConfigError) as info:
+        AsyncClient(base_url="http://x/v1", http_client=sync_http)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "needs an httpx.AsyncClient, got a sync httpx.Client" in message
+    assert info.value.key == "http_client"
+    with pytest.raises(ConfigError, match=r"needs an httpx\.AsyncClient, got dict"):
+        AsyncClient(base_url="http://x/v1", http_client={})  # type: ignore[arg-type]
+
+
+def test_http_client_with_a_custom_transport_is_refused() -> None:
+    from openresponses import ConfigError
+    from openresponses.testing import ScriptedTransport
+
+    with pytest.raises(ConfigError, match="built-in HTTP transport only"):
+        AsyncClient(transport=ScriptedTransport(), http_client=httpx.AsyncClient())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": "30"}, "timeout"),
+        ({"default_headers": {"x-team": "a\nb"}}, "default_headers['x-team']"),
+        ({"default_headers": "x-team: a"}, "default_headers"),
+        ({"api_key": f"{SECRET}\n"}, "api_key"),
+        ({"api_key": 42}, "api_key"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"max_retries": "2"}, "max_retries"),
+    ],
+)
+def test_bad_options_are_config_errors_naming_the_option(kwargs: dict[str, Any], key: str) -> None:
+    from openresponses import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        AsyncClient(base_url="http://x/v1", **kwargs)
+    assert info.value.key == key
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["localhost:8001/v1", "http://[::1", "ftp://host/v1"])
+def test_a_bad_base_url_fails_at_construction(url: str) -> None:
+    from openresponses import Client, ConfigError, Provider
+
+    with pytest.raises(ConfigError, match="base_url"):
+        AsyncClient(base_url=url)
+    with pytest.raises(ConfigError, match="base_url"):
+        Client(base_url=url)
+    with pytest.raises(ConfigError, match="base_url"):
+        Provider("p", base_url=url)
+
+
+# -- max_retries: openai-python's shorthand for a Retry -----------------------------------------
+
+
+def test_max_retries_adds_a_retry_innermost() -> None:
+    from openresponses.middleware import Retry
+
+    class Outer:
+        async def __call__(self, request: Request, call_next: Handler) -> Reply:
+            return await call_next(request)
+
+    outer = Outer()
+    client = AsyncClient(base_url="http://x/v1", middleware=[outer], max_retries=2)
+    first, retry = client.middleware
+    assert first is outer
+    assert isinstance(retry, Retry) and retry.policy.attempts == 3
+    assert AsyncClient(base_url="http://x/v1", max_retries=0).middleware == ()
+
+
+def test_max_retries_and_a_retry_middleware_conflict() -> None:
+    from openresponses import ConfigError
+    from openresponses.middleware import Retry
+
+    with pytest.raises(ConfigError, match="max_retries= or a Retry middleware, not both"):
+        AsyncClient(base_url="http://x/v1", middleware=[Retry()], max_retries=1)
+
+
+async def test_max_retries_retries_against_a_real_server() -> None:
+    from openresponses.testing import ScriptedServer, status, text
+
+    async with (
+        ScriptedServer([status(503, retry_after=0), status(503, retry_after=0), text("ok")]) as server,
+        AsyncClient(base_url=server.base_url, max_retries=2) as client,
+    ):
+        response = await client.responses.create(model="m", input="x")
+    assert response.output_text == "ok"
+    assert len(server.requests) == 3
+    async with (
+        ScriptedServer([status(503, retry_after=0)] * 3) as server,
+        AsyncClient(base_url=server.base_url, max_retries=1) as client,
+    ):
+        with pytest.raises(InternalServerError):
+            await client.responses.create(model="m", input="x")
+    assert len(server.requests) == 2
+
+
+# -- failed vs incomplete: one rule for streaming and non-streaming ------------------------------
+
+
+async def test_a_failed_response_raises_streamed_or_not() -> None:
+    from openresponses import ResponseFailedError
+    from openresponses.testing import ScriptedServer, failed
+
+    async with (
+        ScriptedServer(default=failed("The model crashed.", code="server_error")) as server,
+        AsyncClient(base_url=server.base_url) as client,
+    ):
+        with pytest.raises(ResponseFailedError) as whole:
+            await client.responses.create(model="m", input="x")
+        with pytest.raises(ResponseFailedError) as streamed:
+            async with client.responses.stream(model="m", input="x") as stream:
+                await stream.get_final_response()
+    assert whole.value.response is not None and whole.value.response.status == "failed"
+    for info in (whole, streamed):
+        exc = info.value
+        assert exc.response is not None  # streamed: the snapshot when the failure arrived
+        assert exc.code == "server_error"
+        assert "The model crashed." in str(exc)
+        assert exc.provider == "default"
+    assert whole.value.event is None and streamed.value.event is not None
+
+
+async def test_an_incomplete_response_is_returned_streamed_or_not() -> None:
+    from openresponses.testing import ScriptedServer, incomplete
+
+    async with (
+        ScriptedServer(default=incomplete("Cut sh", reason="max_output_tokens")) as server,
+        AsyncClient(base_url=server.base_url) as client,
+    ):
+        whole = await client.responses.create(model="m", input="x")
+        async with client.responses.stream(model="m", input="x") as stream:
+            streamed = await stream.get_final_response()
+    for response in (whole, streamed):
+        assert response.status == "incomplete"
+        assert response.incomplete_details is not None
+        assert response.incomplete_details.reason == "max_output_tokens"
+        assert response.output_text == "Cut sh"
+
+
+async def test_a_failed_whole_response_is_retried_and_failed_over_like_a_failed_stream() -> None:
+    from openresponses import Provider
+    from openresponses.middleware import Failover
+    from openresponses.testing import ScriptedServer, failed, text
+
+    async with (
+        ScriptedServer([failed(), text("second try")]) as server,
+        AsyncClient(base_url=server.base_url, max_retries=1) as client,
+    ):
+        response = await client.responses.create(model="m", input="x")
+    assert response.output_text == "second try" and len(server.requests) == 2
+
+    async with ScriptedServer(default=failed()) as bad, ScriptedServer(default=text("from b")) as good:
+        chain = Failover([Provider("a", base_url=bad.base_url), Provider("b", base_url=good.base_url)])
+        async with AsyncClient(endpoint=chain) as client:
+            response = await client.responses.create(model="m", input="x")
+    assert response.output_text == "from b" and response.provider == "b"
+
+
+async def test_a_middleware_answering_with_a_failed_response_raises_too() -> None:
+    from openresponses import ResponseFailedError
+    from openresponses.testing import failed
+
+    answer = failed("cached failure", code="server_error").response()
+
+    class Cache:
+        async def __call__(self, request: Request, call_next: Handler) -> Reply:
+            return answer
+
+    client, rec = make_client(lambda r: httpx.Response(500), middleware=[Cache()])
+    with pytest.raises(ResponseFailedError, match="cached failure") as info:
+        await client.responses.create(model="m", input="x")
+    assert info.value.response is answer and rec.requests == []
+
+
+async def test_a_closed_client_refuses_calls() -> None:
+    from openresponses import ClientClosedError
+
+    client, rec = make_client(lambda r: httpx.Response(200, json=final_response()))
+    await client.aclose()
+    await client.aclose()  # idempotent
+    assert client.is_closed
+    with pytest.raises(ClientClosedError, match="closed"):
+        await client.responses.create(model="m", input="x")
+    assert rec.requests == []

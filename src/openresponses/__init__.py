@@ -11,7 +11,14 @@
 """
 
 from . import types
-from ._client import AsyncClient, AsyncResponses, AsyncStreamManager, CompactParams, CreateParams
+from ._client import (
+    AsyncClient,
+    AsyncResponses,
+    AsyncStreamManager,
+    ClientClosedError,
+    CompactParams,
+    CreateParams,
+)
 from ._errors import (
     AllProvidersFailed,
     APIConnectionError,
@@ -36,6 +43,7 @@ from ._errors import (
     StreamInterrupted,
     UnprocessableEntityError,
 )
+from ._extras import MissingExtraError
 from ._pipeline import (
     AttemptBoundary,
     AttemptObserver,
@@ -53,6 +61,7 @@ from ._pipeline import (
 from ._provider import Provider
 from ._streaming import AsyncResponseStream, EventStream, StreamEnd
 from ._sync import Client, Responses, ResponseStream
+from ._validate import UnknownParameterError
 from ._version import __version__
 from .types import CompactResponse, CreateResponseBody, Response, StreamEvent
 
@@ -74,6 +83,7 @@ __all__ = [
     "CallOptions",
     "CircuitOpenError",
     "Client",
+    "ClientClosedError",
     "CompactParams",
     "CompactResponse",
     "ConfigError",
@@ -84,6 +94,7 @@ __all__ = [
     "Handler",
     "InternalServerError",
     "Middleware",
+    "MissingExtraError",
     "NotFoundError",
     "OpenResponsesError",
     "PermissionDeniedError",
@@ -105,6 +116,7 @@ __all__ = [
     "StreamInterrupted",
     "Target",
     "Transport",
+    "UnknownParameterError",
     "UnprocessableEntityError",
     "__version__",
     "compose",

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
 
 from pydantic import ValidationError
 
-from ._errors import ProtocolError, RequestValidationError
+from ._errors import ConfigError, OpenResponsesError, ProtocolError, RequestValidationError
+from ._failed import RaiseOnFailed, raise_if_failed
+from ._options import check_http_client, config_api_key, config_headers, config_timeout, retry_layers
 from ._pipeline import (
     AsyncCloseable,
     AttemptBoundary,
@@ -27,27 +29,44 @@ from ._pipeline import (
     compose,
 )
 from ._streaming import AsyncResponseStream, EventStream, _stamp
+from ._validate import (
+    check_extra_body,
+    check_headers,
+    check_idempotency_key,
+    check_keywords,
+    check_no_null,
+    check_stream,
+    check_timeout,
+    free_form_json,
+)
 from .types import CompactResponse, CompactResponseBody, CreateResponseBody, Response
+from .types.enums import IncludeValue, ServiceTier, Truncation
 
 if TYPE_CHECKING:
     import httpx
 
     from ._pipeline import Transport
 
-__all__ = ["AsyncClient", "AsyncResponses", "CompactParams", "CreateParams"]
+__all__ = ["AsyncClient", "AsyncResponses", "ClientClosedError", "CompactParams", "CreateParams"]
 
 ENV_BASE_URL = "OPENRESPONSES_BASE_URL"
 ENV_API_KEY = "OPENRESPONSES_API_KEY"
 
 
 class CreateParams(TypedDict, total=False):
-    """Body fields of ``POST /responses`` (every one optional; see ``CreateResponseBody``)."""
+    """Body fields of ``POST /responses`` (every one optional; see ``CreateResponseBody``).
 
-    model: str | None
+    ``None`` is sent as JSON ``null`` where the spec allows it. The fields typed without
+    ``None`` here (``model``, ``include``, ``background``, ``truncation``, ``store``,
+    ``service_tier``) are omitted for the default; ``None`` for them is a
+    ``RequestValidationError``.
+    """
+
+    model: str
     input: str | Sequence[Any] | None
     instructions: str | None
     previous_response_id: str | None
-    include: Sequence[str] | None
+    include: Sequence[IncludeValue]
     tools: Sequence[Any] | None
     tool_choice: Any
     metadata: Mapping[str, str] | None
@@ -58,15 +77,15 @@ class CreateParams(TypedDict, total=False):
     frequency_penalty: float | None
     parallel_tool_calls: bool | None
     stream_options: Any
-    background: bool | None
+    background: bool
     max_output_tokens: int | None
     max_tool_calls: int | None
     reasoning: Any
     safety_identifier: str | None
     prompt_cache_key: str | None
-    truncation: str | None
-    store: bool | None
-    service_tier: str | None
+    truncation: Truncation
+    store: bool
+    service_tier: ServiceTier
     top_logprobs: int | None
 
 
@@ -79,11 +98,37 @@ class CompactParams(TypedDict, total=False):
     prompt_cache_key: str | None
 
 
+#: Keywords of ``create()`` / ``stream()`` other than body fields (for "did you mean" hints).
+CALL_OPTIONS = frozenset({"stream", "extra_headers", "extra_body", "timeout", "idempotency_key"})
+CREATE_KEYWORDS = frozenset(CreateParams.__optional_keys__) | CALL_OPTIONS
+COMPACT_KEYWORDS = frozenset(CompactParams.__optional_keys__) | {"model"} | (CALL_OPTIONS - {"stream"})
+
+
+class ClientClosedError(OpenResponsesError, RuntimeError):
+    """The client was closed: a call made after ``close()`` / ``aclose()``, or a call or stream
+    still running in another thread when the sync ``Client`` was closed. Not retryable."""
+
+    def __init__(self, message: str = "The client was closed.") -> None:
+        super().__init__(message)
+
+
 def _validate(model: type[Any], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError.from_validation_error(model.__name__, exc) from None
+
+
+def _check_json(data: Mapping[str, Any]) -> None:
+    """Every body value is JSON (typed scalars are pydantic's; this catches the free-form rest)."""
+    for name, value in data.items():
+        free_form_json(value, name)
+
+
+def _check_call(function: str, params: Mapping[str, Any], valid: frozenset[str]) -> None:
+    """The Python call's own rules: known keywords only, no ``None`` where null is not allowed."""
+    check_keywords(function, params, valid)
+    check_no_null(params)
 
 
 class AsyncResponses:
@@ -96,7 +141,7 @@ class AsyncResponses:
     async def create(
         self,
         *,
-        stream: Literal[False] = False,
+        stream: Literal[False] | None = False,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Any = None,
@@ -119,7 +164,7 @@ class AsyncResponses:
     async def create(
         self,
         *,
-        stream: bool = False,
+        stream: bool | None = False,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Any = None,
@@ -129,9 +174,15 @@ class AsyncResponses:
         """Create a response. With ``stream=True``, an async iterator of typed events.
 
         ``extra_body`` adds provider-specific body fields, ``extra_headers`` per-call headers,
-        ``timeout`` overrides the client's timeout for this call.
+        ``timeout`` overrides the client's timeout for this call (seconds or ``httpx.Timeout``).
+        Every argument is checked before anything is sent: an unknown keyword is an
+        ``UnknownParameterError`` (a ``TypeError``), any other problem a
+        ``RequestValidationError`` naming the parameter. A response that failed raises
+        ``ResponseFailedError`` (``.response`` attached), streamed or not; an incomplete one
+        is returned (``status == "incomplete"``).
         """
-        request = self._client.build_request(
+        request = self.prepare(
+            "create",
             params,
             stream=stream,
             extra_headers=extra_headers,
@@ -139,8 +190,40 @@ class AsyncResponses:
             timeout=timeout,
             idempotency_key=idempotency_key,
         )
+        return await self.deliver(request)
+
+    def prepare(
+        self,
+        function: str,
+        params: Mapping[str, Any],
+        *,
+        stream: object,
+        extra_headers: object,
+        extra_body: object,
+        timeout: object,
+        idempotency_key: object,
+    ) -> Request:
+        """Check a ``create()`` / ``stream()`` call and build its ``Request`` (nothing is sent).
+
+        ``function`` names the method in error messages. Raises ``UnknownParameterError`` or
+        ``RequestValidationError``; the sync client calls it in the caller's thread.
+        """
+        _check_call(function, params, CREATE_KEYWORDS)
+        if isinstance(extra_body, Mapping):
+            check_no_null({k: v for k, v in extra_body.items() if k in CREATE_KEYWORDS})
+        return self._client.build_request(
+            params,
+            stream=stream,  # type: ignore[arg-type]  # checked there
+            extra_headers=extra_headers,  # type: ignore[arg-type]
+            extra_body=extra_body,  # type: ignore[arg-type]
+            timeout=timeout,
+            idempotency_key=idempotency_key,  # type: ignore[arg-type]
+        )
+
+    async def deliver(self, request: Request) -> Response | AsyncResponseStream:
+        """Send a prepared ``create`` request; shape the reply (a response, or a stream)."""
         reply = await self._client.send(request)
-        if stream:
+        if request.stream:
             return AsyncResponseStream(_as_stream(reply))
         return _as_response(reply, request.context.provider)
 
@@ -157,8 +240,10 @@ class AsyncResponses:
 
         The stream yields typed events and accumulates the final response
         (``await stream.get_final_response()``); leaving the block releases the connection.
+        The arguments are checked here, at the call, as for ``create()``.
         """
-        request = self._client.build_request(
+        request = self.prepare(
+            "stream",
             params,
             stream=True,
             extra_headers=extra_headers,
@@ -178,20 +263,37 @@ class AsyncResponses:
         **params: Unpack[CompactParams],
     ) -> CompactResponse:
         """``POST /responses/compact``: a compacted input window to start a new chain from."""
-        data: dict[str, Any] = {"model": model, **params, **(extra_body or {})}
-        body = _validate(CompactResponseBody, data)
-        request = Request(
-            body=body,
-            operation="compact",
-            stream=False,
-            headers=dict(extra_headers or {}),
-            options=CallOptions(timeout=timeout),
-            context=CallContext(),
+        request = self.prepare_compact(
+            model=model, extra_headers=extra_headers, extra_body=extra_body, timeout=timeout, params=params
         )
         reply = await self._client.send(request)
         if not isinstance(reply, CompactResponse):
             raise ProtocolError(f"Expected a compaction result, got {type(reply).__name__}.")
         return reply
+
+    def prepare_compact(
+        self,
+        *,
+        model: object,
+        extra_headers: object,
+        extra_body: object,
+        timeout: object,
+        params: Mapping[str, Any],
+    ) -> Request:
+        """Check a ``compact()`` call and build its ``Request`` (nothing is sent)."""
+        _check_call("compact", params, COMPACT_KEYWORDS)
+        check_no_null({"model": model})
+        extra = check_extra_body(extra_body)
+        data: dict[str, Any] = {"model": model, **params, **extra}
+        _check_json(data)
+        return Request(
+            body=_validate(CompactResponseBody, data),
+            operation="compact",
+            stream=False,
+            headers=check_headers(extra_headers),
+            options=CallOptions(timeout=check_timeout(timeout)),
+            context=CallContext(),
+        )
 
 
 class AsyncStreamManager:
@@ -234,6 +336,8 @@ def _as_response(reply: Reply, provider: str | None) -> Response:
     if isinstance(reply, Response):
         if reply.provider is None:
             _stamp(reply, provider)
+        # Transports already raise (RaiseOnFailed); this covers a middleware's own answer.
+        raise_if_failed(reply, provider)
         return reply
     raise ProtocolError(f"Expected a response, got {type(reply).__name__}.")
 
@@ -245,7 +349,9 @@ class AsyncClient:
     default to ``OPENRESPONSES_BASE_URL`` / ``OPENRESPONSES_API_KEY``. ``middleware`` runs
     outermost first and ends in the endpoint: ``endpoint=`` (a ``Failover``, a ``Provider``, any
     handler), else ``transport`` (by default HTTP to ``base_url``). A ``Failover`` given as the
-    last middleware is taken as the endpoint, as before::
+    last middleware is taken as the endpoint, as before. ``max_retries=N`` is openai-python's
+    shorthand for a ``Retry(RetryPolicy(attempts=N + 1))`` innermost in the middleware.
+    Configuration is checked here: a bad value is a ``ConfigError`` naming the option::
 
         client = AsyncClient(base_url="http://localhost:8001/v1", middleware=[Retry()])
         response = await client.responses.create(model="m", input="Hello")
@@ -266,6 +372,7 @@ class AsyncClient:
         transport: Transport | None = None,
         provider: str = "default",
         endpoint: Handler | None = None,
+        max_retries: int | None = None,
     ) -> None:
         given = list(middleware)
         if endpoint is None and given and isinstance(given[-1], Endpoint):
@@ -282,8 +389,10 @@ class AsyncClient:
             layers.append(layer)
         if endpoint is not None and transport is not None:
             raise ValueError("pass endpoint=... or transport=..., not both")
+        layers.extend(retry_layers(max_retries, layers))
         self._middleware: tuple[Middleware, ...] = tuple(layers)
         self._endpoint: Handler | None = endpoint
+        self._closed = False
         self.base_url = base_url or os.environ.get(ENV_BASE_URL)
         self._transport: Transport | None = transport
         if transport is None and endpoint is None:
@@ -292,19 +401,28 @@ class AsyncClient:
                     f"base_url is required: pass base_url=... or set {ENV_BASE_URL} "
                     "(or pass endpoint=Failover([...]) or transport=...)."
                 )
+            if http_client is not None:
+                check_http_client(http_client, "AsyncClient")
             from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
 
+            # Built now, so a bad base URL or timeout fails here, not at the first call.
             self._transport = HTTPTransport(
                 self.base_url,
-                api_key=api_key if api_key is not None else os.environ.get(ENV_API_KEY),
+                api_key=config_api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY)),
                 provider=provider,
-                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                headers=default_headers,
+                timeout=DEFAULT_TIMEOUT if timeout is None else config_timeout(timeout),
+                headers=config_headers(default_headers),
                 http_client=http_client,
+            )
+        elif http_client is not None:
+            raise ConfigError(
+                "http_client is used by the built-in HTTP transport only; with transport= or "
+                "endpoint=, configure the HTTP client there (e.g. Provider(transport=...)).",
+                key="http_client",
             )
         if endpoint is None:
             assert self._transport is not None
-            endpoint = AttemptBoundary(self._transport)
+            endpoint = AttemptBoundary(RaiseOnFailed(self._transport))
         self._handler = compose(self._middleware, endpoint)
         self.responses = AsyncResponses(self)
 
@@ -334,6 +452,11 @@ class AsyncClient:
         """The endpoint given (a ``Failover``, a ``Provider``, ...), or ``None`` for the transport."""
         return self._endpoint
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``aclose()`` was called (further calls raise ``ClientClosedError``)."""
+        return self._closed
+
     def build_request(
         self,
         params: Mapping[str, Any],
@@ -344,28 +467,42 @@ class AsyncClient:
         timeout: Any = None,
         idempotency_key: str | None = None,
     ) -> Request:
-        """Validate call parameters into a typed ``Request`` (raises ``RequestValidationError``)."""
+        """Validate a body mapping and call options into a typed ``Request`` (nothing is sent).
+
+        ``params`` is a whole body: unknown fields are kept as extensions (the served proxy
+        relays its callers' bodies this way); ``responses.create()`` is stricter and rejects
+        unknown keywords. Raises ``RequestValidationError`` naming the field.
+        """
+        streaming = check_stream(stream)
         data: dict[str, Any] = dict(params)
-        if extra_body:
-            data.update(extra_body)
-        if stream:
+        data.update(check_extra_body(extra_body))
+        data.pop("stream", None)
+        if streaming:
             data["stream"] = True
+        _check_json(data)
         body = _validate(CreateResponseBody, data)
         return Request(
             body=body,
             operation="create",
-            stream=stream,
-            headers=dict(extra_headers or {}),
-            options=CallOptions(timeout=timeout, idempotency_key=idempotency_key),
+            stream=streaming,
+            headers=check_headers(extra_headers),
+            options=CallOptions(
+                timeout=check_timeout(timeout), idempotency_key=check_idempotency_key(idempotency_key)
+            ),
             context=CallContext(),
         )
 
     async def send(self, request: Request) -> Reply:
         """Run a request through the middleware and transport."""
+        if self._closed:
+            raise ClientClosedError("The client was closed: create a new one to make more calls.")
         return await self._handler(request)
 
     async def aclose(self) -> None:
-        """Close the transport and any middleware that holds resources."""
+        """Close the transport and any middleware that holds resources. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         for layer in self._middleware:
             if isinstance(layer, AsyncCloseable):
                 await layer.aclose()

@@ -319,12 +319,14 @@ def load_client_options(
         raise loader.error(
             f"{where}.midstream", f"expected 'raise', 'restart' or 'continue', got {midstream!r}"
         )
+    # Only a key that is present overrides Failover's own default first-token limit.
+    limits = {key: chain_table[key] for key in ("first_token_timeout",) if key in chain_table}
     try:
         failover = Failover(
             providers,
-            first_token_timeout=chain_table.get("first_token_timeout"),
             hedge_after=chain_table.get("hedge_after"),
             midstream=midstream,
+            **limits,
         )
     except ValueError as exc:
         raise loader.error(where or "chains", str(exc)) from None

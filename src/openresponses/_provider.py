@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from ._errors import ConfigError
+from ._failed import RaiseOnFailed
+from ._options import config_api_key, config_headers, config_timeout
 from ._pipeline import (
     AsyncCloseable,
     AttemptBoundary,
@@ -110,16 +112,19 @@ class Provider:
                 raise ValueError(f"Provider {name!r} needs base_url=... or transport=...")
             from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
 
+            # Built now, so a bad base URL, key or timeout fails here, not at the first call.
             transport = HTTPTransport(
                 base_url,
-                api_key=api_key,
+                api_key=config_api_key(api_key),
                 provider=name,
-                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                headers=headers,
+                timeout=DEFAULT_TIMEOUT if timeout is None else config_timeout(timeout),
+                headers=config_headers(headers),
                 dialect=dialect if dialect is not None else _dialect_for(adapter),
             )
         self.transport: Transport = transport
-        self.handler: Handler = compose(self.middleware, AttemptBoundary(transport))
+        # A whole response reporting failure raises here, as a failed stream does, so this
+        # provider's middleware (and a Failover around it) see it as a failure.
+        self.handler: Handler = compose(self.middleware, AttemptBoundary(RaiseOnFailed(transport)))
 
     def prepare(self, request: Request) -> Request:
         """The request as this provider should receive it (model override / map applied)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections import deque
@@ -89,6 +90,7 @@ class EventStream:
         "_buffer",
         "_content_seen",
         "_deadline",
+        "_dropped",
         "_ended",
         "_exhausted",
         "_failing",
@@ -119,6 +121,7 @@ class EventStream:
         self._exhausted = False
         self._failing = False  # an error / response.failed event is buffered
         self._ended = False
+        self._dropped = False  # garbage-collected: asyncio finalizes a generator source itself
         self._content_seen = False
         self._first_event: float | None = None
         self._idle: float | None = None
@@ -167,13 +170,16 @@ class EventStream:
 
         ``first_event`` counts until the first event that is not ``response.created`` /
         ``queued`` / ``in_progress`` (servers send those at once, then stall); ``idle`` is
-        the longest gap between two events; ``deadline`` an absolute ``time.monotonic()``.
-        A healthy stream that keeps sending is never cut by ``idle``. Returns this stream.
+        the longest gap between two events (the first one included: from now to the first
+        event); ``deadline`` an absolute ``time.monotonic()``. Called again, the stricter of
+        each limit wins. A healthy stream that keeps sending is never cut by ``idle``. Returns
+        this stream.
         """
         if first_event is not None:
-            self._first_event = first_event
+            current = self._first_event
+            self._first_event = first_event if current is None else min(first_event, current)
         if idle is not None:
-            self._idle = idle
+            self._idle = idle if self._idle is None else min(idle, self._idle)
         if deadline is not None:
             self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
         self._limited = self._first_event is not None or self._idle is not None or self._deadline is not None
@@ -319,7 +325,10 @@ class EventStream:
         await self.aclose()
 
     def __del__(self) -> None:
-        # A dropped stream still ends its spans; the source generator is finalised by asyncio.
+        # A dropped stream still ends its spans. Its source, if an async generator, is garbage
+        # too and asyncio's finalizer hook schedules that generator's own aclose(): from now on
+        # this stream must not close it as well (see _close_source).
+        self._dropped = True
         if not self._ended:
             with contextlib.suppress(Exception):  # interpreter shutdown
                 self._finish(None, abandoned=True)
@@ -435,7 +444,14 @@ class EventStream:
         append = self._buffer.append
         for event in batch:
             if feed is not None:
-                feed(event)
+                try:
+                    feed(event)
+                except ProtocolError as exc:
+                    # The accumulator refused the event (a hostile index): deliver the good
+                    # events before it, then raise with the partial response.
+                    self._pending = exc
+                    self._exhausted = True
+                    return True
             append(event)
             etype = event.type
             if etype in _WATCHED:
@@ -527,7 +543,14 @@ class EventStream:
             logger.exception("stream end tap %r failed", callback)
 
     async def _close_source(self) -> None:
-        close = getattr(self._source, "aclose", None)
+        source = self._source
+        if self._dropped and inspect.isasyncgen(source):
+            # Garbage-collected with its stream (a wrapper's finally got here through an
+            # asyncio finalizer task): asyncio has scheduled this generator's aclose() in a task
+            # of its own. Closing it here too would race that task, which then fails with
+            # "aclose(): asynchronous generator is already running", never retrieved.
+            return
+        close = getattr(source, "aclose", None)
         if close is not None:
             try:
                 await close()

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
+import logging
 import os
 import threading
+import weakref
+from asyncio import CancelledError
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
-from ._client import AsyncClient, CompactParams, CreateParams
-from ._streaming import AsyncResponseStream
+from ._client import AsyncClient, ClientClosedError, CompactParams, CreateParams
+from ._errors import OpenResponsesError
+from ._options import check_http_client
+from ._streaming import AsyncResponseStream, EventStream
 from .types import CompactResponse, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -30,22 +36,40 @@ if TYPE_CHECKING:
 __all__ = ["Client", "ResponseStream", "Responses"]
 
 T = TypeVar("T")
+logger = logging.getLogger("openresponses")
 
 
 class _LoopThread:
-    """An asyncio loop in a daemon thread; ``run`` executes a coroutine there and waits."""
+    """An asyncio loop in a daemon thread; ``run`` executes a coroutine there and waits.
+
+    It knows every call in flight, so :meth:`shutdown` can end them: a thread blocked in
+    ``run`` (reading a stream, waiting for a reply) gets ``ClientClosedError`` promptly instead
+    of waiting forever on a loop that has stopped.
+    """
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._closing = False  # set on the loop thread once shutdown begins
+        self._tasks: set[asyncio.Task[Any]] = set()  # touched on the loop thread only
+        self._futures: set[concurrent.futures.Future[Any]] = set()  # callers waiting, under _lock
+        self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()  # open streams, under _lock
         self._thread = threading.Thread(target=self._main, name="openresponses-sync", daemon=True)
         self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`shutdown` has begun: ``run`` refuses new work."""
+        return self._closed
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
     def run(self, factory: Callable[[], Awaitable[T]]) -> T:
+        """Run ``factory()`` on the loop with the caller's context; raise what it raises."""
         context = contextvars.copy_context()
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         tasks: list[asyncio.Task[T]] = []
@@ -56,34 +80,109 @@ class _LoopThread:
         def start() -> None:
             if not future.set_running_or_notify_cancel():
                 return
+            if self._closing:
+                future.set_exception(_closed_error())
+                return
             task = self.loop.create_task(runner(), context=context)
             tasks.append(task)
+            self._tasks.add(task)
 
             def done(t: asyncio.Task[T]) -> None:
+                self._tasks.discard(t)
                 if t.cancelled():
-                    future.cancel()
+                    # Cancelled by shutdown (or by the caller's KeyboardInterrupt, below): a
+                    # concurrent future that is running cannot be cancelled, so it gets an error.
+                    future.set_exception(_closed_error() if self._closing else CancelledError())
                 elif (exc := t.exception()) is not None:
+                    if (
+                        self._closing
+                        and isinstance(exc, Exception)
+                        and not isinstance(exc, OpenResponsesError)
+                    ):
+                        # What a call cut by shutdown raised on its way out (a closed pool).
+                        closed = _closed_error()
+                        closed.__cause__ = exc
+                        exc = closed
                     future.set_exception(exc)
                 else:
                     future.set_result(t.result())
 
             task.add_done_callback(done)
 
-        self.loop.call_soon_threadsafe(start)
+        with self._lock:
+            if self._closed:
+                raise _closed_error()
+            self._futures.add(future)
+            self.loop.call_soon_threadsafe(start)
         try:
             return future.result()
         except BaseException:
             # KeyboardInterrupt in the caller: cancel the work on the loop too.
-            if tasks and not tasks[0].done():
-                self.loop.call_soon_threadsafe(tasks[0].cancel)
+            if tasks and not tasks[0].done() and not self.loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    self.loop.call_soon_threadsafe(tasks[0].cancel)
             raise
+        finally:
+            with self._lock:
+                self._futures.discard(future)
+
+    def track(self, stream: EventStream) -> None:
+        """Remember an open stream, so shutdown closes it (ending its taps and spans)."""
+        with self._lock:
+            self._streams.add(stream)
+
+    def shutdown(self, aclose: Callable[[], Awaitable[None]], *, grace: float = 5.0) -> None:
+        """End every call in flight (their threads get ``ClientClosedError``), run ``aclose``,
+        stop the loop. Bounded: after ``grace`` seconds of each step the loop is stopped anyway."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+
+        async def finish() -> None:
+            self._closing = True
+            pending = [task for task in self._tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace)
+            with self._lock:
+                streams = list(self._streams)
+            for stream in streams:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(stream.aclose(), timeout=grace)
+            try:
+                await asyncio.wait_for(aclose(), timeout=grace)
+            finally:
+                await self.loop.shutdown_asyncgens()
+
+        if threading.current_thread() is self._thread:  # closed from a callback on the loop
+            self.loop.stop()
+        else:
+            try:
+                asyncio.run_coroutine_threadsafe(finish(), self.loop).result(timeout=4 * grace)
+            except Exception:
+                logger.warning("closing the sync client did not finish cleanly", exc_info=True)
+            finally:
+                self.stop()
+        # Whoever still waits (work that ignored cancellation) is told now, not never.
+        with self._lock:
+            waiting, self._futures = list(self._futures), set()
+        for future in waiting:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_exception(_closed_error())
 
     def stop(self) -> None:
+        """Stop the loop and its thread (waits up to 5 s)."""
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
-        if not self.loop.is_running():
+        if not self.loop.is_running() and not self.loop.is_closed():
             self.loop.close()
+
+
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("The client was closed while this call was running (Client.close()).")
 
 
 class ResponseStream:
@@ -130,9 +229,13 @@ class ResponseStream:
         return self._runner.run(self._async.get_final_response)
 
     def close(self) -> None:
-        """Release the connection."""
+        """Release the connection. Idempotent; nothing to do once the client is closed (closing
+        the client closed its streams)."""
         self._buffer.clear()
-        self._runner.run(self._async.close)
+        if self._runner.closed:
+            return
+        with contextlib.suppress(ClientClosedError):  # the client closed meanwhile
+            self._runner.run(self._async.close)
 
     def __enter__(self) -> ResponseStream:
         return self
@@ -170,7 +273,7 @@ class Responses:
     def create(
         self,
         *,
-        stream: Literal[False] = False,
+        stream: Literal[False] | None = False,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Any = None,
@@ -193,25 +296,46 @@ class Responses:
     def create(
         self,
         *,
-        stream: bool = False,
+        stream: bool | None = False,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Any = None,
         idempotency_key: str | None = None,
         **params: Unpack[CreateParams],
     ) -> Response | ResponseStream:
-        """Create a response; with ``stream=True`` an iterator of typed events."""
-        runner, aclient = self._client._ensure()
-        options: dict[str, Any] = dict(
+        """Create a response; with ``stream=True`` an iterator of typed events.
+
+        As ``AsyncResponses.create``: the arguments are checked here, in the calling thread,
+        before anything is sent; a failed response raises ``ResponseFailedError``.
+        """
+        return self._create("create", params, stream, extra_headers, extra_body, timeout, idempotency_key)
+
+    def _create(
+        self,
+        function: str,
+        params: Mapping[str, Any],
+        stream: object,
+        extra_headers: object,
+        extra_body: object,
+        timeout: object,
+        idempotency_key: object,
+    ) -> Response | ResponseStream:
+        aclient = self._client.async_client
+        request = aclient.responses.prepare(
+            function,
+            params,
+            stream=stream,
             extra_headers=extra_headers,
             extra_body=extra_body,
             timeout=timeout,
             idempotency_key=idempotency_key,
         )
-        if stream:
-            astream = runner.run(lambda: aclient.responses.create(stream=True, **options, **params))
-            return ResponseStream(astream, runner)
-        return runner.run(lambda: aclient.responses.create(stream=False, **options, **params))
+        runner, aclient = self._client._ensure()
+        reply = runner.run(lambda: aclient.responses.deliver(request))
+        if isinstance(reply, AsyncResponseStream):
+            runner.track(reply.events)
+            return ResponseStream(reply, runner)
+        return reply
 
     def stream(
         self,
@@ -222,17 +346,27 @@ class Responses:
         idempotency_key: str | None = None,
         **params: Unpack[CreateParams],
     ) -> _StreamManager:
-        """``with client.responses.stream(...) as stream:`` events, then ``get_final_response()``."""
-        return _StreamManager(
-            lambda: self.create(
-                stream=True,
-                extra_headers=extra_headers,
-                extra_body=extra_body,
-                timeout=timeout,
-                idempotency_key=idempotency_key,
-                **params,
-            )
+        """``with client.responses.stream(...) as stream:`` events, then ``get_final_response()``.
+
+        The arguments are checked here, at the call; the request is sent on entering the block.
+        """
+        aclient = self._client.async_client
+        aclient.responses.prepare(
+            "stream",
+            params,
+            stream=True,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
         )
+
+        def open_stream() -> ResponseStream:
+            stream = self._create("stream", params, True, extra_headers, extra_body, timeout, idempotency_key)
+            assert isinstance(stream, ResponseStream)
+            return stream
+
+        return _StreamManager(open_stream)
 
     def compact(
         self,
@@ -244,6 +378,9 @@ class Responses:
         **params: Unpack[CompactParams],
     ) -> CompactResponse:
         """``POST /responses/compact``."""
+        self._client.async_client.responses.prepare_compact(
+            model=model, extra_headers=extra_headers, extra_body=extra_body, timeout=timeout, params=params
+        )
         runner, aclient = self._client._ensure()
         return runner.run(
             lambda: aclient.responses.compact(
@@ -255,9 +392,12 @@ class Responses:
 class Client:
     """Synchronous client: the same configuration, middleware and types as ``AsyncClient``.
 
-    ::
+    The calls run on one background event loop shared by the threads using this client.
+    ``http_client`` must be an ``httpx.AsyncClient`` (it is driven by that loop; a sync
+    ``httpx.Client`` is refused here). ``close()`` ends calls and streams still running in
+    other threads with ``ClientClosedError``; a call after ``close()`` raises it too::
 
-        with Client(base_url="http://localhost:8001/v1") as client:
+        with Client(base_url="http://localhost:8001/v1", max_retries=2) as client:
             print(client.responses.create(model="m", input="Hello").output_text)
     """
 
@@ -273,7 +413,12 @@ class Client:
         transport: Transport | None = None,
         provider: str = "default",
         endpoint: Handler | None = None,
+        max_retries: int | None = None,
     ) -> None:
+        if http_client is not None:
+            check_http_client(http_client, "Client")
+        layers = tuple(middleware)  # a generator would be empty when rebuilt after fork
+
         def factory() -> AsyncClient:
             return AsyncClient(
                 base_url=base_url,
@@ -281,16 +426,18 @@ class Client:
                 timeout=timeout,
                 default_headers=default_headers,
                 http_client=http_client,
-                middleware=middleware,
+                middleware=layers,
                 transport=transport,
                 provider=provider,
                 endpoint=endpoint,
+                max_retries=max_retries,
             )
 
         self._factory = factory
         self._async: AsyncClient = factory()  # validate the configuration now, in the caller
         self._runner: _LoopThread | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self.responses = Responses(self)
 
     @classmethod
@@ -305,8 +452,15 @@ class Client:
         """The ``AsyncClient`` this facade drives."""
         return self._async
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``close()`` was called (further calls raise ``ClientClosedError``)."""
+        return self._closed
+
     def _ensure(self) -> tuple[_LoopThread, AsyncClient]:
         with self._lock:
+            if self._closed:
+                raise ClientClosedError("The client was closed: create a new one to make more calls.")
             runner = self._runner
             if runner is None or runner.pid != os.getpid():
                 if runner is not None:
@@ -316,12 +470,18 @@ class Client:
             return runner, self._async
 
     def close(self) -> None:
-        """Close the transport and stop the background loop."""
+        """Close the transport and stop the background loop. Idempotent.
+
+        Calls and streams still running in other threads end promptly with
+        ``ClientClosedError`` (their connections are released); later calls raise it too.
+        """
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             runner, self._runner = self._runner, None
         if runner is not None and runner.pid == os.getpid():
-            runner.run(self._async.aclose)
-            runner.stop()
+            runner.shutdown(self._async.aclose)
 
     def __enter__(self) -> Client:
         return self

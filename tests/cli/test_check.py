@@ -49,16 +49,27 @@ def test_filtered_run_passes_with_a_table(server: ScriptedServer) -> None:
     assert "sk-cli-secret" not in done.stdout + done.stderr
 
 
-def test_full_run_fails_and_reports_as_json(server: ScriptedServer) -> None:
+def test_full_run_passes_and_reports_as_json(server: ScriptedServer) -> None:
     done = check(server.base_url, "--json", "--api-key-env", "MY_KEY", env={"MY_KEY": "sk-cli-secret"})
-    assert done.returncode == 1  # ScriptedServer accepts unknown previous_response_ids
+    assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
-    assert report["passed"] is False and report["url"] == server.base_url
+    assert report["passed"] is True and report["url"] == server.base_url
     assert [r["id"] for r in report["results"]] == [c.id for c in CHECKS]
-    failures = {r["id"]: r["detail"] for r in report["results"] if not r["passed"]}
-    assert list(failures) == ["previous-response-id"]
+    assert all(r["passed"] for r in report["results"])
     assert set(report["results"][0]) == {"id", "title", "passed", "detail", "duration_s"}
     assert "sk-cli-secret" not in done.stdout
+
+
+def test_a_failing_run_exits_1_with_the_failures_in_json(server: ScriptedServer) -> None:
+    done = check(
+        server.base_url, "--json", "--filter", "basic", "--api-key-env", "MY_KEY", env={"MY_KEY": "sk-no"}
+    )
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["passed"] is False
+    failures = {r["id"]: r["detail"] for r in report["results"] if not r["passed"]}
+    assert list(failures) == ["basic"] and "HTTP 401" in failures["basic"]
+    assert "sk-no" not in done.stdout + done.stderr
 
 
 def test_failures_are_detailed_below_the_table(
@@ -115,3 +126,16 @@ def test_missing_jsonschema_is_a_usage_error(
     assert capsys.readouterr().err.strip() == (
         "error: spec validation needs jsonschema: pip install 'openresponses-python[check]'"
     )
+
+
+def test_an_unreachable_server_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["check", f"http://127.0.0.1:{port}/v1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: could not reach http://127.0.0.1:{port}/v1")

@@ -11,6 +11,8 @@ import pytest
 from openresponses.cli import main
 from openresponses.testing import ScriptedServer, text
 
+from .conftest import EXTRA_MODULES, RunCli
+
 
 def test_demo_runs_every_section(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--no-color"]) == 0
@@ -50,3 +52,26 @@ def test_module_entry_point_and_version() -> None:
         [sys.executable, "-m", "openresponses", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.strip() == "0.1.0"
+
+
+def test_demo_on_a_core_only_install(run_cli: RunCli) -> None:
+    """No opentelemetry / pybreaker / redis: every section runs, the trace is one line of hint."""
+    done = run_cli("demo", hide=EXTRA_MODULES)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    out = done.stdout
+    assert "[answer]    Open Responses is an open, provider-neutral specification" in out
+    assert "   (no trace: it needs the otel extra, pip install 'openresponses-python[otel]')\n" in out
+    assert "served by 'backup' after 2 primary attempts" in out
+    assert "attempt 1 primary" not in out  # no trace tree without OpenTelemetry
+    assert "'TCP keeps its promises: every byte arrives, in order, or the sender is told it did not.'" in out
+
+
+@pytest.mark.parametrize("command", ["demo", "ask", "serve-scripted"])
+def test_help_shows_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:\n  openresponses " + command in out
+    assert "--debug" in out

@@ -288,14 +288,15 @@ async def test_redis_backed_breaker_counts_a_later_interruption_off_the_loop(red
 
 
 async def test_a_callers_mistake_never_opens_the_breaker() -> None:
-    # The reported case: a bad header value raises TypeError locally; the server sees nothing.
+    # The reported case: a bad header value is the caller's mistake, rejected before the
+    # pipeline runs (RequestValidationError); the server sees nothing and the breaker counts nothing.
     breaker = CircuitBreaker(fail_max=2)
     async with (
         ScriptedServer([text("ok")]) as server,
         AsyncClient(base_url=server.base_url, middleware=[breaker]) as client,
     ):
         for _ in range(3):
-            with pytest.raises(TypeError):
+            with pytest.raises(RequestValidationError):
                 await client.responses.create(model="m", input="x", extra_headers={"x-bad": 5})  # type: ignore[dict-item]
         assert breaker.state == "closed" and breaker.fail_counter == 0
         assert len(server.requests) == 0

@@ -159,3 +159,15 @@ def test_sync_client_from_config(tmp_path: pathlib.Path) -> None:
             response = client.responses.create(model="m", input="x")
         assert response.output_text == "sync via config"
         assert len(server.requests) == 2
+
+
+def test_a_chain_without_first_token_timeout_keeps_failovers_default(tmp_path: pathlib.Path) -> None:
+    from openresponses.middleware.failover import DEFAULT_FIRST_TOKEN_TIMEOUT, Failover
+
+    path = write(
+        tmp_path,
+        '[providers.a]\nbase_url = "http://127.0.0.1:9/v1"\n[providers.b]\nbase_url = "http://127.0.0.1:9/v1"\n',
+    )
+    failover = AsyncClient.from_config(path).endpoint
+    assert isinstance(failover, Failover)
+    assert failover.first_token_timeout == DEFAULT_FIRST_TOKEN_TIMEOUT == 60.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -208,3 +210,32 @@ async def test_an_unrecovered_failure_keeps_the_partial_response(pair: Any, reco
         await consume(a, b, recorder, "continue")
     response = info.value.response
     assert response is not None and response.output_text == "Some text"
+
+
+@pytest.mark.parametrize("midstream", ["restart", "continue"])
+async def test_an_abandoned_recovering_stream_is_released_without_the_cyclic_gc(
+    pair: Any, midstream: str
+) -> None:
+    # No reference cycle through the caller's stream: dropping it (after a `break`, unclosed)
+    # frees it at once, and asyncio's finalizer closes the connection, with the GC disabled.
+    a, b = pair
+    words = " ".join(f"w{i}" for i in range(200))
+    a.push(reset_mid_stream(after_events=5))
+    b.push(text(words, event_delay=0.01))
+    providers = [Provider("a", a.base_url), Provider("b", b.base_url)]
+    async with AsyncClient(endpoint=Failover(providers, midstream=midstream)) as client:  # type: ignore[arg-type]
+        gc.collect()
+        gc.disable()
+        try:
+            stream = await client.responses.create(model="m", input="x", stream=True)
+            deltas = 0
+            async for event in stream:
+                deltas += event.type == "response.output_text.delta"
+                if deltas == 6:  # past the recovery: b is streaming
+                    break
+            alive = weakref.ref(stream.events)
+            del stream, event
+            assert alive() is None
+            await b.wait_until(lambda s: s.open_connections == 0)
+        finally:
+            gc.enable()

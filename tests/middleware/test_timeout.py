@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from openresponses import APITimeoutError, AsyncClient, StreamInterrupted
-from openresponses.middleware import Timeout
-from openresponses.testing import ScriptedServer, stall, text
+from openresponses import APITimeoutError, AsyncClient, AsyncResponseStream, Provider, StreamInterrupted
+from openresponses.middleware import Failover, Retry, RetryPolicy, Timeout
+from openresponses.middleware import failover as failover_module
+from openresponses.testing import ScriptedServer, stall, status, text
+
+# A provider that accepts the connection, reads the request and never sends the headers.
+SILENT = text("never", delay=3600.0)
+
+
+def bounded(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A test against a silent provider fails (TimeoutError) rather than hangs on a regression."""
+
+    @functools.wraps(test)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        async with asyncio.timeout(30):
+            await test(*args, **kwargs)
+
+    return run
 
 
 async def test_total_bounds_a_non_streaming_call(recorder: Any) -> None:
@@ -117,3 +135,180 @@ async def test_sets_the_context_deadline_for_inner_layers_and_restores_it() -> N
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="idle"):
         Timeout(idle=0)
+
+
+# -- idle bounds every silence (defect 10) ------------------------------------------------------
+
+
+@bounded
+async def test_idle_bounds_the_wait_for_headers_of_a_stream(recorder: Any) -> None:
+    async with ScriptedServer(default=SILENT) as server:
+        async with AsyncClient(base_url=server.base_url, middleware=[Timeout(idle=0.2)]) as client:
+            request = client.build_request({"model": "m", "input": "x"}, stream=True)
+            request.context.observers.append(recorder)
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError) as info:
+                await client.send(request)
+            assert time.monotonic() - started < 5.0
+        assert info.value.which == "idle" and info.value.limit == 0.2
+        assert recorder.of("timeout") == [{"which": "idle", "limit_s": 0.2}]
+        await server.wait_until(lambda s: s.open_connections == 0)  # the attempt was abandoned
+
+
+async def test_idle_bounds_the_first_event_when_first_event_is_not_set() -> None:
+    # response.created / in_progress at once, then no content: the caller got the lifecycle
+    # events, so the idle fire is a StreamInterrupted caused by it.
+    async with (
+        ScriptedServer([text("late", first_event_delay=30.0)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[Timeout(idle=0.2)]) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(StreamInterrupted) as info:
+            async with client.responses.stream(model="m", input="x") as stream:
+                async for _ in stream:
+                    pass
+        assert time.monotonic() - started < 5.0
+        await server.wait_until(lambda s: s.open_connections == 0)
+    cause = info.value.__cause__
+    assert isinstance(cause, APITimeoutError) and cause.which == "idle"
+
+
+async def test_under_retry_a_silent_first_token_is_a_clean_retryable_idle_timeout() -> None:
+    retry = Retry(RetryPolicy(attempts=2, base_delay=0.0))
+    async with (
+        ScriptedServer([text("late", first_event_delay=30.0), text("second")]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[retry, Timeout(idle=0.2)]) as client,
+        client.responses.stream(model="m", input="x") as stream,
+    ):
+        assert (await stream.get_final_response()).output_text == "second"
+    assert len(server.requests) == 2
+
+
+async def test_with_first_event_set_it_governs_the_wait_for_the_first_token() -> None:
+    # Headers late and the first delta late, each longer than idle, both within first_event.
+    async with (
+        ScriptedServer([text("slow start", delay=0.4), text("slow token", first_event_delay=0.4)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[Timeout(first_event=10, idle=0.15)]) as client,
+    ):
+        for expected in ("slow start", "slow token"):
+            async with client.responses.stream(model="m", input="x") as stream:
+                assert (await stream.get_final_response()).output_text == expected
+
+
+async def test_idle_does_not_bound_a_non_streaming_call() -> None:
+    # A long non-streaming answer is silent until it is complete: total bounds it, not idle.
+    async with (
+        ScriptedServer([text("long answer", delay=0.5)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[Timeout(idle=0.1)]) as client,
+    ):
+        assert (await client.responses.create(model="m", input="x")).output_text == "long answer"
+
+
+async def test_idle_above_retry_does_not_count_the_backoff_wait() -> None:
+    # The retry waits 0.5 s, longer than idle: nobody is silent then, so it does not fire.
+    retry = Retry(RetryPolicy(attempts=2, base_delay=0.5, jitter="none"))
+    async with (
+        ScriptedServer([status(503), text("second try")]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[Timeout(idle=0.3), retry]) as client,
+        client.responses.stream(model="m", input="x") as stream,
+    ):
+        assert (await stream.get_final_response()).output_text == "second try"
+    assert len(server.requests) == 2
+
+
+@bounded
+async def test_a_silent_provider_fails_over_under_retry_and_timeout_idle(recorder: Any) -> None:
+    # The reported stack: Retry(3) + Timeout(idle) + Failover, the primary never answers.
+    async with ScriptedServer(default=SILENT) as silent, ScriptedServer(default=text("fallback")) as healthy:
+        client = AsyncClient(
+            middleware=[Retry(RetryPolicy(attempts=3)), Timeout(idle=1)],
+            endpoint=Failover([Provider("silent", silent.base_url), Provider("healthy", healthy.base_url)]),
+        )
+        async with client:
+            request = client.build_request({"model": "m", "input": "x"}, stream=True)
+            request.context.observers.append(recorder)
+            started = time.monotonic()
+            stream = AsyncResponseStream(await client.send(request))  # type: ignore[arg-type]
+            final = await stream.get_final_response()
+            elapsed = time.monotonic() - started
+        assert final.output_text == "fallback" and final.provider == "healthy"
+        assert elapsed < 10.0
+        assert recorder.of("failover") == [{"from": "silent", "to": "healthy", "reason": "timeout.idle"}]
+        assert len(silent.requests) == 1  # failed over at once, no retry on the silent one
+        await silent.wait_until(lambda s: s.open_connections == 0)
+
+
+@bounded
+async def test_a_silent_provider_fails_over_with_the_timeout_in_its_own_middleware() -> None:
+    async with ScriptedServer(default=SILENT) as silent, ScriptedServer(default=text("fallback")) as healthy:
+        own: list[Any] = [Retry(RetryPolicy(attempts=3)), Timeout(idle=1)]
+        failover = Failover(
+            [Provider("silent", silent.base_url, middleware=own), Provider("ok", healthy.base_url)]
+        )
+        async with AsyncClient(endpoint=failover) as client:
+            started = time.monotonic()
+            async with client.responses.stream(model="m", input="x") as stream:
+                final = await stream.get_final_response()
+            assert time.monotonic() - started < 10.0
+        assert final.output_text == "fallback"
+        assert len(silent.requests) == 1  # below a Failover an idle fire is not retried
+
+
+# -- Failover's default first-token limit -------------------------------------------------------
+
+
+def test_failover_has_a_finite_default_first_token_limit() -> None:
+    failover = Failover([Provider("a", "http://127.0.0.1:1/v1"), Provider("b", "http://127.0.0.1:2/v1")])
+    assert failover.first_token_timeout == failover_module.DEFAULT_FIRST_TOKEN_TIMEOUT == 60.0
+    assert "first_token_timeout=60.0 (default)" in repr(failover)
+    disabled = Failover([Provider("a", "http://127.0.0.1:1/v1")], first_token_timeout=None)
+    assert disabled.first_token_timeout is None
+    with pytest.raises(TypeError, match="first_token_timeout"):
+        Failover([Provider("a", "http://127.0.0.1:1/v1")], first_token_timeout="10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="first_token_timeout"):
+        Failover([Provider("a", "http://127.0.0.1:1/v1")], first_token_timeout=0)
+
+
+@bounded
+async def test_the_default_fails_over_from_a_silent_primary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(failover_module, "DEFAULT_FIRST_TOKEN_TIMEOUT", 0.3)
+    async with ScriptedServer(default=SILENT) as silent, ScriptedServer(default=text("fallback")) as healthy:
+        failover = Failover([Provider("silent", silent.base_url), Provider("ok", healthy.base_url)])
+        async with AsyncClient(endpoint=failover) as client:
+            started = time.monotonic()
+            async with client.responses.stream(model="m", input="x") as stream:
+                assert (await stream.get_final_response()).output_text == "fallback"
+            assert time.monotonic() - started < 5.0
+
+
+async def test_the_default_does_not_bound_the_last_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing to fail over to: a slow first token beats an error.
+    monkeypatch.setattr(failover_module, "DEFAULT_FIRST_TOKEN_TIMEOUT", 0.2)
+    async with (
+        ScriptedServer(default=text("slow but fine", first_event_delay=0.6)) as slow,
+        AsyncClient(endpoint=Failover([Provider("only", slow.base_url)])) as client,
+        client.responses.stream(model="m", input="x") as stream,
+    ):
+        assert (await stream.get_final_response()).output_text == "slow but fine"
+
+
+@bounded
+async def test_the_default_bounds_a_nested_chains_last_member_when_a_provider_follows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(failover_module, "DEFAULT_FIRST_TOKEN_TIMEOUT", 0.3)
+    async with (
+        ScriptedServer(default=SILENT) as a,
+        ScriptedServer(default=SILENT) as b,
+        ScriptedServer(default=text("from c")) as c,
+    ):
+        inner = Failover([Provider("a", a.base_url), Provider("b", b.base_url)], name="inner")
+        async with AsyncClient(endpoint=Failover([inner, Provider("c", c.base_url)])) as client:
+            started = time.monotonic()
+            async with client.responses.stream(model="m", input="x") as stream:
+                final = await stream.get_final_response()
+            assert time.monotonic() - started < 5.0
+        assert final.output_text == "from c" and final.provider == "c"
+        assert len(a.requests) == len(b.requests) == 1

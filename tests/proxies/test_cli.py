@@ -124,3 +124,29 @@ async def test_workers_share_a_sqlite_store(tmp_path: Path) -> None:
     assert second.status_code == 200, second.text
     assert [m["role"] for m in upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
     assert code == 0, err
+
+
+async def test_the_listening_socket_gets_tcp_nodelay_on_accepted_connections() -> None:
+    # Without TCP_NODELAY, Nagle holds a reply's body behind its headers until the client's
+    # delayed ACK: ~40 ms added to every non-streamed reply (found by benchmarks/proxy.py).
+    import asyncio
+    import socket
+
+    from openresponses.cli.proxy import listen_socket
+
+    sock = listen_socket("127.0.0.1", 0)
+    seen: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, sock=sock)
+    async with server:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+    assert seen and seen[0] != 0

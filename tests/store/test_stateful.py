@@ -375,8 +375,9 @@ async def test_a_failed_whole_response_is_not_stored() -> None:
     store = MemoryStore()
     transport = ScriptedTransport([failed()])
     async with AsyncClient(transport=transport, middleware=[Stateful(store)]) as client:
-        response = await client.responses.create(model="m", input="x")
-    assert response.status == "failed"
+        with pytest.raises(ResponseFailedError) as info:
+            await client.responses.create(model="m", input="x")
+    assert info.value.response is not None and info.value.response.status == "failed"
     assert len(store) == 0
 
 

@@ -286,10 +286,13 @@ async def test_failed_stream_raises_with_code(harness: Harness) -> None:
     assert info.value.response is not None and info.value.response.output_text == "Partial answer"
 
 
-async def test_failed_non_stream_returns_the_failed_response(harness: Harness) -> None:
+async def test_failed_non_stream_raises_with_the_failed_response(harness: Harness) -> None:
     harness.push(failed("boom", code="server_error"))
-    response = await harness.client.responses.create(model="m", input="x")
-    assert response.status == "failed"
+    with pytest.raises(openresponses.ResponseFailedError) as info:
+        await harness.client.responses.create(model="m", input="x")
+    assert info.value.code == "server_error"
+    response = info.value.response
+    assert response is not None and response.status == "failed"
     assert response.error is not None and response.error.code == "server_error"
 
 

@@ -2,41 +2,132 @@
 
 Only the standard library is used here (argparse); each command imports what it needs lazily, so
 ``python -m openresponses --help`` stays fast and needs no optional extra.
+
+Every failure is one line on stderr and a non-zero exit status (docs/cli.md): ``2`` for a usage
+or set-up problem (a bad flag, a missing extra, a port in use), ``1`` for a failed operation (the
+server refused, the connection broke), ``130`` after Ctrl-C, ``141`` (silently) when the reader of
+stdout went away. ``--debug`` (or
+``OPENRESPONSES_DEBUG=1``) adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["CommandError", "main"]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+class CommandError(Exception):
+    """A command cannot go on: printed as ``error: <message>``, exit status ``status``."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_DEMO_EXAMPLES = """examples:
+  openresponses demo              everything runs on 127.0.0.1; nothing leaves the machine
+  openresponses demo --no-color   plain output (also when NO_COLOR is set or stdout is not a terminal)
+"""
+
+_ASK_EXAMPLES = """examples:
+  openresponses ask "Write a haiku about TCP." --model qwen3:8b --base-url http://127.0.0.1:8003/v1
+  OPENRESPONSES_BASE_URL=http://127.0.0.1:8001/v1 openresponses ask "Hi" --model m
+  openresponses ask "Why is the sky blue?" --model gpt-5 --reasoning low --instructions "Be brief."
+  (the API key comes from OPENRESPONSES_API_KEY; reasoning goes to stderr, the answer to stdout)
+"""
+
+_SERVE_EXAMPLES = """examples:
+  openresponses serve-scripted                     http://127.0.0.1:8001/v1 until Ctrl-C
+  openresponses serve-scripted --port 0            any free port (printed on start)
+  openresponses serve-scripted --text "Pong." --reasoning "" --event-delay 0
+"""
+
+
+def _debug_flag() -> argparse.ArgumentParser:
+    # A parent for the sub-commands defined here, so ``openresponses ask ... --debug`` works too;
+    # SUPPRESS keeps a sub-command's absent flag from resetting the top-level one.
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback on errors"
+    )
+    return parent
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="openresponses", description="Open Responses client tools.")
+    parser = argparse.ArgumentParser(
+        prog="openresponses",
+        description="Open Responses client tools.",
+        epilog="Errors are one line and a non-zero exit status; --debug or OPENRESPONSES_DEBUG=1 "
+        "adds the traceback. Docs: docs/cli.md",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     sub = parser.add_subparsers(dest="command")
+    debug = [_debug_flag()]
+    raw = argparse.RawDescriptionHelpFormatter
 
-    demo = sub.add_parser("demo", help="offline demo against a scripted server on loopback")
+    demo = sub.add_parser(
+        "demo",
+        help="offline demo against a scripted server on loopback",
+        parents=debug,
+        epilog=_DEMO_EXAMPLES,
+        formatter_class=raw,
+    )
     demo.add_argument("--no-color", action="store_true", help="plain output")
 
-    ask = sub.add_parser("ask", help="stream one answer from an Open Responses server")
+    ask = sub.add_parser(
+        "ask",
+        help="stream one answer from an Open Responses server",
+        parents=debug,
+        epilog=_ASK_EXAMPLES,
+        formatter_class=raw,
+    )
     ask.add_argument("prompt", help="the user message")
     ask.add_argument(
-        "--base-url", default=os.environ.get("OPENRESPONSES_BASE_URL"), help="e.g. http://host/v1"
+        "--base-url",
+        default=os.environ.get("OPENRESPONSES_BASE_URL"),
+        help="the server's base URL, e.g. http://127.0.0.1:8001/v1 (default: $OPENRESPONSES_BASE_URL)",
     )
-    ask.add_argument("--model", required=True)
-    ask.add_argument("--instructions", default=None)
-    ask.add_argument("--reasoning", choices=["none", "low", "medium", "high", "xhigh"], default=None)
+    ask.add_argument("--model", required=True, help="the model name, e.g. qwen3:8b")
+    ask.add_argument("--instructions", default=None, help='a system prompt, e.g. "Answer in French."')
+    ask.add_argument(
+        "--reasoning",
+        choices=["none", "low", "medium", "high", "xhigh"],
+        default=None,
+        help="reasoning effort, e.g. low (asks for a summary too)",
+    )
 
-    serve = sub.add_parser("serve-scripted", help="run the scripted test server (for trying clients)")
-    serve.add_argument("--port", type=int, default=8001)
-    serve.add_argument("--text", default="Hello from the scripted Open Responses server.")
-    serve.add_argument("--reasoning", default="The user wants a greeting; answer briefly.")
-    serve.add_argument("--event-delay", type=float, default=0.02, help="seconds between events")
+    serve = sub.add_parser(
+        "serve-scripted",
+        help="run the scripted test server (for trying clients)",
+        parents=debug,
+        epilog=_SERVE_EXAMPLES,
+        formatter_class=raw,
+    )
+    serve.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1, 0 for any (default 8001)")
+    serve.add_argument(
+        "--text", default="Hello from the scripted Open Responses server.", help="the answer to stream"
+    )
+    serve.add_argument(
+        "--reasoning",
+        default="The user wants a greeting; answer briefly.",
+        help='the reasoning summary to stream first ("" for none)',
+    )
+    serve.add_argument(
+        "--event-delay", type=float, default=0.02, help="seconds between events, e.g. 0 (default 0.02)"
+    )
 
     from .check import add_check_parser  # stdlib only; the checks themselves load on use
 
@@ -49,8 +140,70 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``openresponses`` / ``python -m openresponses``."""
+    """Entry point of ``openresponses`` / ``python -m openresponses``; returns the exit status."""
     args = _parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("OPENRESPONSES_DEBUG", "") not in ("", "0")
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`openresponses demo | head`): stop quietly, as shell tools do; point
+        # stdout at devnull so the interpreter's final flush does not raise again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        message, status = describe(exc)
+        hint = "" if debug else _hint(exc)
+        print(f"error: {message}{hint}", file=sys.stderr)
+        return status
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """One line for ``exc`` and the exit status it means (see the module docstring)."""
+    from .._errors import ConfigError, OpenResponsesError, RequestValidationError
+    from .._extras import MissingExtraError
+
+    if isinstance(exc, CommandError):
+        return _one_line(str(exc)), exc.status
+    if isinstance(exc, MissingExtraError):
+        return _one_line(str(exc)), EXIT_USAGE
+    if isinstance(exc, RequestValidationError | ConfigError):
+        return _one_line(f"{type(exc).__name__}: {exc}"), EXIT_USAGE
+    if isinstance(exc, OpenResponsesError):
+        return _one_line(f"{type(exc).__name__}: {exc}"), EXIT_FAILED
+    if isinstance(exc, OSError):
+        return _one_line(_os_error(exc)), EXIT_FAILED
+    return _one_line(f"{type(exc).__name__}: {exc}"), EXIT_FAILED
+
+
+def _hint(exc: BaseException) -> str:
+    from .._errors import OpenResponsesError
+    from .._extras import MissingExtraError
+
+    if isinstance(exc, CommandError | MissingExtraError | OpenResponsesError | OSError):
+        return ""
+    # Not an error we expected: a bug. The traceback is what a report needs.
+    return " (unexpected; run again with --debug for the traceback)"
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or "failed"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.version:
         from .._version import __version__
 
@@ -65,8 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ask import run_ask
 
         if not args.base_url:
-            print("error: --base-url or OPENRESPONSES_BASE_URL is required", file=sys.stderr)
-            return 2
+            raise CommandError("--base-url or OPENRESPONSES_BASE_URL is required", EXIT_USAGE)
         return asyncio.run(run_ask(args))
     if args.command == "check":
         from .check import run_check
@@ -82,6 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return asyncio.run(run_scripted_server(args))
         except KeyboardInterrupt:
-            return 0
+            return 0  # Ctrl-C is how this server is meant to stop
     _parser().print_help()
     return 0

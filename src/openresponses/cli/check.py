@@ -90,6 +90,11 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"error: {exc}", file=err)
         return 2
     passed = all(result.passed for result in results)
+    unreachable = [r for r in results if not r.passed and r.detail.startswith("could not reach ")]
+    if not args.json and results and len(unreachable) == len(results):
+        # Nothing answered: one line, not a table of identical failures.
+        print(f"error: {unreachable[0].detail.splitlines()[0]}", file=err)
+        return 1
     if args.json:
         report = {
             "url": args.url,

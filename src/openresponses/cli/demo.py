@@ -4,23 +4,26 @@ Everything runs in this process on 127.0.0.1; nothing leaves the machine. Three 
 
 1. a reasoning model's answer streamed event by event (core install);
 2. surviving a bad provider: a rate limit and a dropped connection, retried and failed over,
-   with the OpenTelemetry trace printed as a tree (needs the ``otel`` extra; skipped with a hint
-   otherwise);
+   with the OpenTelemetry trace printed as a tree (the trace needs the ``otel`` extra; without it
+   the section still runs and one line says how to get it);
 3. a stream cut mid-answer, continued on the next provider into one coherent answer.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncClient
+from .._extras import MissingExtraError
 from .._provider import Provider
 from ..middleware.failover import Failover
 from ..middleware.retry import Retry, RetryPolicy
 from ..testing import ScriptedServer, reset_before_headers, reset_mid_stream, status, text
-from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent, UnknownEvent
+from ..types import OutputTextDeltaEvent, ReasoningSummaryTextDeltaEvent, is_unknown_event
+
+if TYPE_CHECKING:
+    from ..exporters import MemoryTelemetry
 
 _REASONING = (
     "The user asks what Open Responses is. Explain it in one or two sentences, then mention streaming."
@@ -77,26 +80,35 @@ async def stream_section(server: ScriptedServer, color: bool) -> None:
     print(cyan("[final]     ") + f"status={final.status} id={final.id} served by {final.provider!r}\n")
 
 
+OTEL_HINT = "no trace: it needs the otel extra, pip install 'openresponses-python[otel]'"
+
+
+def _memory_telemetry() -> MemoryTelemetry | None:
+    """In-memory OpenTelemetry providers, or ``None`` on an install without the ``otel`` extra."""
+    try:
+        from .. import exporters
+        from ..middleware import Metrics, Tracing  # noqa: F401 - the section needs them too
+
+        return exporters.memory()
+    except MissingExtraError:
+        return None
+
+
 async def failover_section(color: bool) -> None:
     """A rate limit, then a dropped connection on the primary; the backup answers. Traced."""
     _, bold, cyan, yellow = _styles(color)
     print(bold("2. Surviving a bad provider: retry, then failover, traced with OpenTelemetry"))
     telemetry: list[Any] = []
-    if importlib.util.find_spec("opentelemetry.sdk") is not None:
-        from .. import exporters
-        from ..middleware.metrics import Metrics
-        from ..middleware.tracing import Tracing
+    memory = _memory_telemetry()
+    if memory is not None:
+        from ..middleware import Metrics, Tracing
 
-        memory = exporters.memory()
         telemetry = [
             Tracing(tracer_provider=memory.tracer_provider),
             Metrics(meter_provider=memory.meter_provider),
         ]
     else:
-        memory = None
-        print(
-            yellow("   (install the otel extra to see the trace: pip install 'openresponses-python[otel]')")
-        )
+        print(yellow(f"   ({OTEL_HINT})"))
     async with (
         ScriptedServer([status(429, retry_after=0.2), reset_before_headers()]) as primary,
         ScriptedServer(
@@ -149,7 +161,7 @@ async def midstream_section(color: bool) -> None:
                 async for event in stream:
                     if isinstance(event, OutputTextDeltaEvent):
                         print(event.delta, end="", flush=True)
-                    elif isinstance(event, UnknownEvent):
+                    elif is_unknown_event(event):
                         print(yellow(f"⟨{event.type}⟩"), end="", flush=True)
                 final = await stream.get_final_response()
     sent = backup.requests[0].body["input"] if backup.requests else None

@@ -186,14 +186,9 @@ def run_proxy(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.host, settings.bind_port()))
-        sock.listen(2048)
+        sock = listen_socket(settings.host, settings.bind_port())
     except OSError as exc:
-        sock.close()
         print(f"error: cannot listen on {settings.host}:{settings.bind_port()}: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
@@ -223,18 +218,55 @@ def _run_workers(uvicorn: Any, settings: Any) -> int:
     for line in per_process_warnings(settings, upstream):
         logging.getLogger("openresponses.proxy").warning("%s", line)
     os.environ.update(settings.to_env())
+    try:
+        sock = listen_socket(settings.host, settings.bind_port())
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.bind_port()}: {exc}", file=sys.stderr)
+        return 2
     print(f"openresponses proxy listening on {_url(settings.host, settings.bind_port())}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):  # the supervisor stopped its workers first
-        uvicorn.run(
-            _APP_FACTORY,
-            factory=True,
-            host=settings.host,
-            port=settings.bind_port(),
-            workers=settings.workers,
-            log_level=settings.log_level,
-            timeout_graceful_shutdown=10,
-        )
+    config = uvicorn.Config(
+        _APP_FACTORY,
+        factory=True,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    # What uvicorn.run(workers=N) does, but on our socket (see listen_socket): the supervisor
+    # hands the listening socket to each worker process. Its signature changed in uvicorn 0.30.
+    import inspect
+
+    from uvicorn.supervisors import Multiprocess
+
+    extra = {}
+    if "target" in inspect.signature(Multiprocess).parameters:
+        extra["target"] = uvicorn.Server(config).run
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # the supervisor stopped its workers first
+            Multiprocess(config, sockets=[sock], **extra).run()
+    finally:
+        sock.close()
     return 0
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for the proxy.
+
+    Created with ``IPPROTO_TCP`` on purpose: asyncio turns ``TCP_NODELAY`` on for accepted
+    connections only when the socket's protocol says TCP, and without it Nagle's algorithm holds
+    a reply's body behind its headers until the client's delayed ACK (about 40 ms per
+    non-streamed reply). uvicorn's own sockets are created with protocol 0.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def run_proxy_cli(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,10 @@
     print(mem.render_last_trace())
 
 OpenTelemetry is imported on first use (the ``otel`` extra), so the names in ``semconv`` can be
-used without it.
+used without it; without it, ``exporters.memory`` / ``setup`` / ``Telemetry`` raise
+:class:`~openresponses.MissingExtraError` naming ``pip install 'openresponses-python[otel]'``.
+``Telemetry.shutdown()`` is bounded (3 s by default): an unreachable collector costs one warning
+line, not a long wait.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .._extras import MissingExtraError
 from . import semconv
 
 if TYPE_CHECKING:
@@ -43,7 +47,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'openresponses.exporters' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    try:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+    except MissingExtraError as exc:  # name what the caller asked for, not our module
+        raise MissingExtraError(f"exporters.{name}", exc.extra, missing=exc.name) from None
     globals()[name] = value
     return value
 

@@ -9,30 +9,41 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opentelemetry import metrics as otel_metrics
-from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    ConsoleMetricExporter,
-    InMemoryMetricReader,
-    MetricReader,
-    MetricsData,
-    PeriodicExportingMetricReader,
-)
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from .._extras import requires
 
-__all__ = ["MemoryTelemetry", "Protocol", "Telemetry", "memory", "setup"]
+with requires("openresponses.exporters", "otel"):
+    from opentelemetry import metrics as otel_metrics
+    from opentelemetry import trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        ConsoleMetricExporter,
+        InMemoryMetricReader,
+        MetricReader,
+        MetricsData,
+        PeriodicExportingMetricReader,
+    )
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+__all__ = ["SHUTDOWN_TIMEOUT_S", "MemoryTelemetry", "Protocol", "Telemetry", "memory", "setup"]
 
 logger = logging.getLogger("openresponses.telemetry")
 
 Protocol = Literal["http/protobuf", "grpc"]
+
+
+SHUTDOWN_TIMEOUT_S = 3.0
+"""How long :meth:`Telemetry.shutdown` waits for the last export before giving up (seconds)."""
+
+_INTERRUPT_GRACE_S = 0.5  # after interrupting the exporters, how long their threads get to notice
+_EXPORTER_LOGGERS = ("opentelemetry.exporter", "opentelemetry.sdk")
 
 
 @dataclass
@@ -45,6 +56,7 @@ class Telemetry:
     protocol: Protocol
     _instrumented_httpx: bool = field(default=False, repr=False)
     _closed: bool = field(default=False, repr=False)
+    _exporters: tuple[Any, ...] = field(default=(), repr=False)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything pending now; ``True`` when all exports succeeded in time."""
@@ -53,10 +65,18 @@ class Telemetry:
             ok = self.meter_provider.force_flush(timeout_millis) and ok
         return ok
 
-    def shutdown(self) -> None:
-        """Flush and stop the providers (idempotent); undo the httpx instrumentation we did."""
+    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> bool:
+        """Flush and stop the providers (idempotent); undo the httpx instrumentation we did.
+
+        Bounded: the last export gets ``timeout`` seconds in all. When the collector does not
+        answer in time (not running, unreachable), the exporters are interrupted, what was not
+        sent is dropped, one warning is logged on ``openresponses.telemetry`` and ``False`` is
+        returned; the exporters' own retry messages are silenced meanwhile. ``True`` when the
+        providers stopped within the budget (an export the collector rejected outright is logged
+        by the SDK, not here).
+        """
         if self._closed:
-            return
+            return True
         self._closed = True
         if self._instrumented_httpx:
             try:
@@ -65,15 +85,82 @@ class Telemetry:
                 HTTPXClientInstrumentor().uninstrument()
             except Exception:  # pragma: no cover - best effort
                 logger.debug("uninstrumenting httpx failed", exc_info=True)
-        self.tracer_provider.shutdown()
-        if self.meter_provider is not None:
-            self.meter_provider.shutdown()
+        # The SDK's own shutdown retries an unreachable collector for ~15 s with a log line per
+        # retry; run it in a daemon thread we can stop waiting for, and interrupt the exporters
+        # (their shutdown() ends the retry loop) when the budget is spent.
+        budget = max(timeout, 0.0)
+        quiet = _Quiet(_EXPORTER_LOGGERS)
+        worker = threading.Thread(
+            target=self._stop_providers, args=(quiet,), name="openresponses-telemetry-shutdown", daemon=True
+        )
+        worker.start()
+        worker.join(max(budget - _INTERRUPT_GRACE_S, 0.0))
+        if not worker.is_alive():
+            quiet.release()
+            return True
+        for exporter in self._exporters:
+            _interrupt(exporter)
+        worker.join(min(_INTERRUPT_GRACE_S, budget))
+        quiet.release()  # or, if the worker is still exporting, when it ends
+        logger.warning(
+            "telemetry: the collector at %s did not take the last export within %.1f s; "
+            "unsent spans and metrics were dropped",
+            self.endpoint or "the OTLP endpoint",
+            budget,
+        )
+        return False
+
+    def _stop_providers(self, quiet: _Quiet) -> None:
+        try:
+            self.tracer_provider.shutdown()
+            if self.meter_provider is not None:
+                self.meter_provider.shutdown()
+        except Exception:  # pragma: no cover - the SDK logs its own failures
+            logger.debug("telemetry shutdown failed", exc_info=True)
+        finally:
+            quiet.release()
 
     def __enter__(self) -> Telemetry:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.shutdown()
+
+
+def _interrupt(exporter: Any) -> None:
+    """Ask an exporter to stop retrying, without waiting for it (gRPC's shutdown waits on a lock)."""
+
+    def stop() -> None:
+        try:
+            exporter.shutdown()
+        except Exception:  # pragma: no cover - best effort
+            logger.debug("interrupting %r failed", exporter, exc_info=True)
+
+    threading.Thread(target=stop, name="openresponses-telemetry-interrupt", daemon=True).start()
+
+
+class _Quiet:
+    """Silences loggers (and their children) until released twice: by the caller and the worker.
+
+    Whichever of the two finishes last restores the levels, so an export still retrying in the
+    background after ``shutdown()`` returned stays quiet until it ends.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._loggers = [logging.getLogger(name) for name in names]
+        self._levels = [log.level for log in self._loggers]
+        self._holders = 2
+        self._lock = threading.Lock()
+        for log in self._loggers:
+            log.setLevel(logging.CRITICAL + 1)
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders != 0:
+                return
+        for log, level in zip(self._loggers, self._levels, strict=True):
+            log.setLevel(level)
 
 
 def _protocol(protocol: Protocol | None) -> Protocol:
@@ -91,15 +178,19 @@ def _exporters(
     if headers:
         kwargs["headers"] = dict(headers)
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+        with requires("exporters.setup(protocol='grpc')", "otel"):
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter as GrpcMetrics,
+            )
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
 
         if endpoint is not None:
             kwargs["endpoint"] = endpoint
             kwargs["insecure"] = endpoint.startswith("http://")
         return GrpcSpans(**kwargs), GrpcMetrics(**kwargs)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
+    with requires("exporters.setup", "otel"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
 
     if endpoint is None:
         return HttpSpans(**kwargs), HttpMetrics(**kwargs)
@@ -161,7 +252,8 @@ def setup(
     else:
         metric_exporter.shutdown()
 
-    handle = Telemetry(tracer_provider, meter_provider, endpoint, proto)
+    exporters = (span_exporter, metric_exporter) if meter_provider is not None else (span_exporter,)
+    handle = Telemetry(tracer_provider, meter_provider, endpoint, proto, _exporters=exporters)
     if set_global:
         trace.set_tracer_provider(tracer_provider)
         if meter_provider is not None:

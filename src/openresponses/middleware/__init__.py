@@ -4,12 +4,18 @@ Listed outermost first. Each name is imported on first use, so the optional depe
 middleware (OpenTelemetry, pybreaker, redis) are needed only by those who use it::
 
     from openresponses.middleware import Retry, Tracing
+
+Without its extra, ``Tracing`` / ``Metrics`` (``otel``) and ``CircuitBreaker`` (``resilience``)
+raise :class:`~openresponses.MissingExtraError`, an ``ImportError`` whose one line names the
+``pip install`` to run.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from .._extras import requires
 
 if TYPE_CHECKING:
     from .circuit_breaker import CircuitBreaker
@@ -45,11 +51,20 @@ _MODULES = {
 }
 
 
+# Which extra a middleware's module needs: its absence is one line naming it (MissingExtraError).
+_EXTRAS = {"CircuitBreaker": "resilience", "Metrics": "otel", "Tracing": "otel"}
+
+
 def __getattr__(name: str) -> Any:
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module 'openresponses.middleware' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    extra = _EXTRAS.get(name)
+    if extra is None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+    else:
+        with requires(name, extra):
+            value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -11,6 +11,7 @@ sequence numbers, so the stream keeps strictly increasing ``sequence_number`` va
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +23,7 @@ from ..types import Response, StreamEvent
 from ..types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
 from ..types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 from ._policy import decide, reason_of
+from ._silence import Silence
 
 if TYPE_CHECKING:
     from .failover import Failover
@@ -45,18 +47,38 @@ class Recovery:
     first recovery ``outer`` takes that accumulator over and feeds it from then on (a restart
     resets it, a continuation appends to the partial message)."""
 
-    def __init__(self, failover: Failover, request: Request, stream: EventStream, index: int) -> None:
+    def __init__(
+        self,
+        failover: Failover,
+        request: Request,
+        stream: EventStream,
+        index: int,
+        silence: Silence | None = None,
+    ) -> None:
         self.failover = failover
         self.request = request
+        self.silence = silence  # the call's idle limit: bounds each recovery attempt too
         self.current = stream
         self.index = index
-        self.outer: EventStream | None = None
+        # A weak reference: the caller's stream owns this Recovery (through its source
+        # generator); a strong one back would make a dropped stream a reference cycle, left to
+        # the cyclic GC (its connection held until a collection) instead of closed at once.
+        self._outer: weakref.ref[EventStream] | None = None
         self.last_seq = -1
         # Numbers every event after the first recovery (None until then: events pass unchanged).
         self.builder: EventBuilder | None = None
         self.splice: _Splice | None = None
         self.since_start = 0  # events delivered from the current attempt (discarded on restart)
         self.recoveries: list[dict[str, Any]] = []
+
+    @property
+    def outer(self) -> EventStream | None:
+        """The caller's stream (``None`` once it is gone)."""
+        return None if self._outer is None else self._outer()
+
+    @outer.setter
+    def outer(self, stream: EventStream | None) -> None:
+        self._outer = None if stream is None else weakref.ref(stream)
 
     async def run(self) -> AsyncIterator[list[StreamEvent]]:
         try:
@@ -141,7 +163,7 @@ class Recovery:
             assert partial is not None
             retry_request = _continuation_request(request, partial)
         try:
-            reply, index = await failover.open_from(retry_request, start, [])
+            reply, index = await failover.open_from(retry_request, start, [], silence=self.silence)
         except Exception as open_exc:
             exc.add_note(f"openresponses.Failover: {mode} after a mid-stream failure failed: {open_exc}")
             raise exc from exc.__cause__
@@ -150,8 +172,9 @@ class Recovery:
         to_name = failover.served_by(index, reply)
         reply.provider = to_name
         request.context.provider = to_name
-        if self.outer is not None:
-            self.outer.provider = to_name
+        outer = self.outer
+        if outer is not None:
+            outer.provider = to_name
         discarded = self.since_start if mode == "restart" else 0
         request.context.record(Recovered(mode, from_name, to_name, discarded))
         seq = self.last_seq + 1
@@ -179,7 +202,6 @@ class Recovery:
         self.since_start = 0
         self.current = reply
         self.index = index
-        outer = self.outer
         if outer is not None and outer.mirroring:
             # The mirrored stream is gone: the caller's stream feeds its accumulator from now on.
             # A failure event it received (``response.failed``) never reached the caller.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import logging
 import os
 import threading
@@ -29,7 +30,10 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-import pybreaker
+from .._extras import MissingExtraError, requires
+
+with requires("CircuitBreaker", "resilience"):
+    import pybreaker
 
 from .._decisions import BreakerChanged, BreakerRejected
 from .._errors import (
@@ -158,6 +162,9 @@ class CircuitBreaker:
         self.redis_retry_after = redis_retry_after
         self._exclude: list[Exclusion] = [_not_a_provider_fault, *exclude]
         self._listeners = list(listeners)
+        if redis_url is not None and importlib.util.find_spec("redis") is None:
+            # At construction, not at the first call: a missing package is not a Redis outage.
+            raise MissingExtraError("CircuitBreaker(redis_url=...)", "resilience", missing="redis")
         self._redis_url = redis_url
         self._redis = redis
         self._storage = state_storage
@@ -223,9 +230,10 @@ class CircuitBreaker:
             return self._storage
         client = self._redis
         if client is None and self._redis_url is not None:
-            import redis as redis_lib
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
+            with requires("CircuitBreaker(redis_url=...)", "resilience"):
+                import redis as redis_lib
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
 
             # Short timeouts and no retries: a dead or hung Redis is noticed in one timeout, after
             # which FallbackStorage stops asking it (retrying is its job, in the background).

@@ -10,9 +10,11 @@ that gave up) it goes to the next one; a client error (400/401/403/404/422) or a
 refusal is surfaced at once. When every member failed, :class:`~openresponses.AllProvidersFailed`
 lists each attempt and why.
 
-Beyond the anchors: ``first_token_timeout`` fails over when no content event arrived in time,
-``hedge_after`` races the next provider against a slow one, and ``midstream`` recovers a stream
-that broke after events reached the caller (``restart`` or ``continue``: ``_recovery``).
+Beyond the anchors: ``first_token_timeout`` fails over when no content event arrived in time
+(60 s by default, on every member that has a provider after it), ``hedge_after`` races the next
+provider against a slow one, and ``midstream`` recovers a stream that broke after events reached
+the caller (``restart`` or ``continue``: ``_recovery``). An enclosing ``Timeout(idle=...)`` is
+enforced per member attempt (``_silence``): a silent member is failed over from.
 """
 
 from __future__ import annotations
@@ -20,22 +22,52 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from contextvars import ContextVar
+from enum import Enum
+from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 from .._decisions import FailedOver, HedgeStarted, HedgeWon, TimedOut
 from .._errors import AllProvidersFailed, APITimeoutError, OpenResponsesError
 from .._pipeline import Endpoint, Reply, Request
 from .._provider import Provider
-from .._streaming import EventStream, _stamp, committed
+from .._streaming import EventStream, _stamp
 from ..types import Response
 from ._policy import decide, reason_of
 from ._recovery import CONTINUED_EVENT, RECOVERY_FIELD, RESTARTED_EVENT, Recovery
+from ._silence import Silence, current
+from ._silence import attempt as silent_attempt
 
-__all__ = ["CONTINUED_EVENT", "RECOVERY_FIELD", "RESTARTED_EVENT", "Failover", "Member", "should_failover"]
+__all__ = [
+    "CONTINUED_EVENT",
+    "DEFAULT_FIRST_TOKEN_TIMEOUT",
+    "RECOVERY_FIELD",
+    "RESTARTED_EVENT",
+    "Failover",
+    "Member",
+    "should_failover",
+]
 
 logger = logging.getLogger("openresponses")
 
 Midstream = Literal["raise", "restart", "continue"]
+
+#: Seconds ``Failover`` waits for a member's first content event when ``first_token_timeout``
+#: is not given, on every member with a provider after it (see the class docstring).
+DEFAULT_FIRST_TOKEN_TIMEOUT: Final = 60.0
+
+
+class _Default(Enum):
+    """The type of ``Failover(first_token_timeout=...)``'s default: 60 s where it can fail over."""
+
+    DEFAULT = "default"
+
+    def __repr__(self) -> str:
+        return f"default ({DEFAULT_FIRST_TOKEN_TIMEOUT:g}s where a provider follows)"
+
+
+# True while a Failover calls a member that has a provider after it, in this Failover or an
+# enclosing one: a nested chain's last member can still be failed over from.
+_FALLBACK_FOLLOWS: ContextVar[bool] = ContextVar("openresponses_fallback_follows", default=False)
 
 
 @runtime_checkable
@@ -68,10 +100,16 @@ class Failover(Endpoint):
     """An endpoint trying ``providers`` in order (each a ``Provider`` or a nested ``Failover``).
 
     ``first_token_timeout`` (seconds, streams only) bounds the wait for a provider's first
-    content event, counted from the start of its attempt; when it fires the next provider is
-    tried at once. ``hedge_after`` starts the next provider when the current one has produced
-    no first content event in that time; the first to produce one wins and the others are
-    cancelled and closed. ``midstream`` says what to do when a stream breaks after events were
+    content event, counted from the start of its attempt (headers included); when it fires the
+    next provider is tried at once. By default it is :data:`DEFAULT_FIRST_TOKEN_TIMEOUT` (60 s)
+    on every provider that has another one after it (in this chain or an enclosing one), so a
+    silent primary fails over with no configuration, and unbounded on the last one (nothing to
+    fail over to: a slow answer beats an error; bound it with ``Timeout``). A number applies to
+    every member, a nested chain as a whole included; ``None`` disables it. An enclosing
+    ``Timeout(idle=...)`` is enforced on each attempt as well (a silent member is failed over
+    from after ``idle``). ``hedge_after`` starts the next provider when the current one has
+    produced no first content event in that time; the first to produce one wins and the others
+    are cancelled and closed. ``midstream`` says what to do when a stream breaks after events were
     delivered: ``raise`` (``StreamInterrupted`` with the partial response), ``restart`` (next
     provider, from scratch, after a ``openresponses:stream.restarted`` event) or ``continue``
     (next provider continues the partial text; falls back to ``restart`` when a function call,
@@ -98,7 +136,7 @@ class Failover(Endpoint):
         providers: Members,
         *,
         name: str | None = None,
-        first_token_timeout: float | None = None,
+        first_token_timeout: float | _Default | None = _Default.DEFAULT,
         hedge_after: float | None = None,
         midstream: Midstream = "raise",
         failover_on: Callable[[BaseException], bool] | None = None,
@@ -116,10 +154,17 @@ class Failover(Endpoint):
             raise ValueError(f"Failover provider names must be unique, got {names}")
         if midstream not in ("raise", "restart", "continue"):
             raise ValueError(f"midstream must be 'raise', 'restart' or 'continue', not {midstream!r}")
-        for label, value in (("first_token_timeout", first_token_timeout), ("hedge_after", hedge_after)):
-            if value is not None and value <= 0:
+        explicit = None if first_token_timeout is _Default.DEFAULT else first_token_timeout
+        for label, value in (("first_token_timeout", explicit), ("hedge_after", hedge_after)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise TypeError(f"{label} must be a number of seconds or None, got {value!r}")
+            if value is not None and not value > 0:
                 raise ValueError(f"{label} must be > 0 seconds, got {value!r}")
-        self.first_token_timeout = first_token_timeout
+        #: The first-token limit in seconds (the default's value when not given), or ``None``.
+        self.first_token_timeout: float | None = (
+            DEFAULT_FIRST_TOKEN_TIMEOUT if first_token_timeout is _Default.DEFAULT else explicit
+        )
+        self._first_token_default = first_token_timeout is _Default.DEFAULT
         self.hedge_after = hedge_after
         self.midstream: Midstream = midstream
         self.failover_on = failover_on or should_failover
@@ -131,9 +176,10 @@ class Failover(Endpoint):
         return self._name
 
     def __repr__(self) -> str:
+        default = " (default)" if self._first_token_default else ""
         return (
             f"Failover({[p.name for p in self.providers]}, name={self._name!r}, "
-            f"first_token_timeout={self.first_token_timeout}, "
+            f"first_token_timeout={self.first_token_timeout}{default}, "
             f"hedge_after={self.hedge_after}, midstream={self.midstream!r})"
         )
 
@@ -144,16 +190,34 @@ class Failover(Endpoint):
 
     # -- one attempt on one provider ------------------------------------------------------------
 
-    async def _attempt(self, provider: Member, request: Request) -> Reply:
-        """Call one member; a stream is returned only once committed (content buffered)."""
-        limit = self.first_token_timeout if request.stream else None
+    def _first_token_limit(self, index: int, follows: bool) -> float | None:
+        """The first-token limit of member ``index``'s attempt (``follows``: a provider after it)."""
+        if not self._first_token_default:
+            return self.first_token_timeout
+        if not follows or isinstance(self.providers[index], Failover):
+            return None  # nothing to fail over to; a nested chain bounds its own members
+        return self.first_token_timeout
+
+    async def _attempt(self, index: int, request: Request, silence: Silence | None) -> Reply:
+        """Call member ``index``; a stream is returned only once committed (content buffered).
+
+        ``silence`` is the enclosing ``Timeout``'s idle limit, enforced on this attempt.
+        """
+        provider = self.providers[index]
+        follows = index + 1 < len(self.providers) or _FALLBACK_FOLLOWS.get()
+        limit = self._first_token_limit(index, follows) if request.stream else None
+        token = _FALLBACK_FOLLOWS.set(follows)
         try:
             if limit is None:
-                return await committed(await provider(request))
+                return await silent_attempt(
+                    lambda: provider(request), request, silence, commit=True, provider=provider.name
+                )
             scope: asyncio.Timeout | None = None
             try:
                 async with asyncio.timeout(limit) as scope:
-                    return await committed(await provider(request))
+                    return await silent_attempt(
+                        lambda: provider(request), request, silence, commit=True, provider=provider.name
+                    )
             except TimeoutError:
                 if scope is None or not scope.expired():
                     raise
@@ -162,20 +226,24 @@ class Failover(Endpoint):
         except BaseException as exc:
             _tag(exc, provider.name)
             raise
+        finally:
+            _FALLBACK_FOLLOWS.reset(token)
 
     # -- choosing a provider --------------------------------------------------------------------
 
-    async def open_from(self, request: Request, start: int, errors: list[Exception]) -> tuple[Reply, int]:
+    async def open_from(
+        self, request: Request, start: int, errors: list[Exception], *, silence: Silence | None = None
+    ) -> tuple[Reply, int]:
         """The first committed reply from ``providers[start:]`` and its index (failures go to ``errors``).
 
-        ``request`` is already marked ``within_failover`` (see ``__call__``).
+        ``request`` is already marked ``within_failover`` (see ``__call__``); ``silence`` is the
+        idle limit of the ``Timeout`` around the call, enforced on every attempt.
         """
         if self.hedge_after is not None and len(self.providers) - start > 1:
-            return await self._open_hedged(request, start, errors)
+            return await self._open_hedged(request, start, errors, silence)
         for index in range(start, len(self.providers)):
-            provider = self.providers[index]
             try:
-                reply = await self._attempt(provider, request)
+                reply = await self._attempt(index, request, silence)
             except Exception as exc:
                 self._failed(request, exc, index, errors)
                 continue
@@ -203,7 +271,9 @@ class Failover(Endpoint):
         names = ", ".join(dict.fromkeys(getattr(e, "provider", None) or "?" for e in errors))
         return AllProvidersFailed(f"All providers failed ({len(errors)} attempts: {names})", errors)
 
-    async def _open_hedged(self, request: Request, start: int, errors: list[Exception]) -> tuple[Reply, int]:
+    async def _open_hedged(
+        self, request: Request, start: int, errors: list[Exception], silence: Silence | None
+    ) -> tuple[Reply, int]:
         assert self.hedge_after is not None
         providers = self.providers
         running: dict[asyncio.Task[Reply], int] = {}
@@ -212,11 +282,13 @@ class Failover(Endpoint):
 
         def launch() -> None:
             nonlocal following
-            task = asyncio.create_task(self._attempt(providers[following], request))
+            task = asyncio.create_task(self._attempt(following, request, silence))
             running[task] = following
             following += 1
 
         launch()
+        unclaimed: list[Reply] = []  # committed replies not handed out: closed on the way out
+        handed: Reply | None = None  # the winner, closed too if the caller is cancelled meanwhile
         try:
             while running:
                 wait = self.hedge_after if following < len(providers) else None
@@ -226,22 +298,23 @@ class Failover(Endpoint):
                     request.context.record(HedgeStarted(providers[following].name, self.hedge_after))
                     launch()
                     continue
+                finished = sorted(((running.pop(task), task) for task in done), key=lambda pair: pair[0])
                 winner: tuple[Reply, int] | None = None
-                for task in sorted(done, key=running.__getitem__):
-                    index = running.pop(task)
+                for index, task in finished:
                     if task.cancelled():
                         continue
                     exc = task.exception()
                     if exc is None:
+                        unclaimed.append(task.result())
                         if winner is None:
                             winner = (task.result(), index)
-                        else:
-                            await _discard(task.result())
-                        continue
-                    if not isinstance(exc, Exception):
-                        raise exc
-                    self._failed(request, exc, index, errors)
+                    elif winner is None:  # a later provider's failure next to a winner is moot
+                        if not isinstance(exc, Exception):
+                            raise exc
+                        self._failed(request, exc, index, errors)
                 if winner is not None:
+                    unclaimed.remove(winner[0])
+                    handed = winner[0]
                     if hedged:
                         request.context.record(HedgeWon(providers[winner[1]].name))
                     return winner
@@ -249,14 +322,8 @@ class Failover(Endpoint):
                     launch()  # failed outright: no need to wait for the hedge timer
             raise self._all_failed(errors)
         finally:
-            for task in running:
-                task.cancel()
-            for task in running:
-                try:
-                    reply = await task
-                except BaseException:
-                    continue
-                await _discard(reply)
+            if running or unclaimed:
+                await _reap(list(running), unclaimed, handed)
 
     # -- the call -------------------------------------------------------------------------------
 
@@ -272,7 +339,8 @@ class Failover(Endpoint):
     async def __call__(self, request: Request, /) -> Reply:
         request = request.replace(within_failover=True)
         errors: list[Exception] = []
-        reply, index = await self.open_from(request, 0, errors)
+        silence = current()  # captured: a mid-stream recovery runs after the Timeout returned
+        reply, index = await self.open_from(request, 0, errors, silence=silence)
         name = self.served_by(index, reply)
         request.context.provider = name
         if isinstance(reply, Response):
@@ -282,7 +350,7 @@ class Failover(Endpoint):
         reply.provider = name
         if self.midstream == "raise" or index + 1 >= len(self.providers):
             return reply
-        recovery = Recovery(self, request, reply, index)
+        recovery = Recovery(self, request, reply, index, silence)
         # Until a recovery, the caller's stream passes the provider's events on unchanged:
         # accumulate them once, in the provider stream's accumulator (see Recovery.recover).
         outer = EventStream(recovery.run(), provider=name).mirror(reply)
@@ -293,3 +361,50 @@ class Failover(Endpoint):
 async def _discard(reply: Reply) -> None:
     if isinstance(reply, EventStream):
         await reply.aclose()
+
+
+async def _reap(tasks: list[asyncio.Task[Reply]], replies: list[Reply], handed: Reply | None) -> None:
+    """Cancel the losing attempts, wait for them to end and close what they (and ``replies``,
+    committed replies not handed out) produced.
+
+    As ``asyncio.TaskGroup`` does, a cancellation of the caller meanwhile (a second one, or the
+    first while a winner is being returned) is held until the attempts have ended, then raised,
+    after closing ``handed`` (the winner: nobody will read it): otherwise an attempt could
+    outlive the call with its connection open, or its exception go unretrieved.
+    """
+    for task in tasks:
+        task.cancel()
+    cancelled = await _settle(tasks)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is None:  # exception(): retrieved, not logged
+            replies.append(task.result())
+    cancelled = await _close(replies) or cancelled
+    if cancelled:
+        if handed is not None:
+            await _close([handed])
+        raise asyncio.CancelledError
+
+
+async def _close(replies: list[Reply]) -> bool:
+    """Close ``replies`` (streams); whether the caller was cancelled meanwhile."""
+    if not replies:
+        return False
+    closing = [asyncio.ensure_future(_discard(reply)) for reply in replies]
+    cancelled = await _settle(closing)
+    for closed in closing:
+        if not closed.cancelled() and closed.exception() is not None:
+            logger.debug("closing a losing hedged stream failed", exc_info=closed.exception())
+    return cancelled
+
+
+async def _settle(tasks: Sequence[asyncio.Future[Any]]) -> bool:
+    """Wait until every task is done; whether the caller was cancelled meanwhile."""
+    cancelled = False
+    pending = set(tasks)
+    while pending:
+        try:
+            _, pending = await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            cancelled = True
+            pending = {task for task in pending if not task.done()}
+    return cancelled

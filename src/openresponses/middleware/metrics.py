@@ -30,8 +30,11 @@ import logging
 import time
 from typing import Any, Literal
 
-from opentelemetry import metrics as otel_metrics
-from opentelemetry.metrics import MeterProvider
+from .._extras import requires
+
+with requires("Metrics", "otel"):
+    from opentelemetry import metrics as otel_metrics
+    from opentelemetry.metrics import MeterProvider
 
 from .._accumulate import Accumulator
 from .._decisions import BreakerChanged, BreakerRejected, CacheLookup, Decision, FailedOver, Retried

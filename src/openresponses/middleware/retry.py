@@ -5,7 +5,10 @@ their first content event (``error`` / ``response.failed`` / malformed / reset);
 ``Retry-After`` / ``retry-after-ms`` (capped); never retries 400/401/403/404/422, content-policy
 refusals or context-window overflows unless ``retry_on`` says so. A stream is returned only once
 it is *committed* (``prime()``: a content event is buffered); a failure after that is the
-consumer's (``StreamInterrupted`` with the partial response), never a silent replay.
+consumer's (``StreamInterrupted`` with the partial response), never a silent replay. Below a
+``Failover``, a first-token timeout (``first_event``, or ``idle`` before the commit) is left to
+the Failover, which moves on at once. An enclosing ``Timeout(idle=...)`` bounds each try, never
+the backoff waits (``_silence``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from dataclasses import dataclass, field
 from .._decisions import BudgetExhausted, Retried
 from .._errors import APITimeoutError, InternalServerError, RateLimitError
 from .._pipeline import Handler, Reply, Request
-from .._streaming import committed
 from ._clock import Clock, SystemClock
 from ._policy import DEFAULT_RETRY_STATUSES, Jitter, RetryBudget, backoff_delay, is_transient
+from ._silence import attempt as silent_attempt
+from ._silence import current
 
 __all__ = ["Retry", "RetryBudget", "RetryEvent", "RetryPolicy"]
 
@@ -151,7 +155,13 @@ class Retry:
         # Below a Failover a time-to-first-token timeout fails over at once: waiting again on the
         # same slow provider is what the user wanted to avoid. The flag is scoped to the
         # requests Failover hands down, so a Retry above the Failover still retries.
-        if isinstance(exc, APITimeoutError) and exc.which == "first_event" and request.within_failover:
+        # An idle fire that reaches Retry came before the commit (after it, it is a
+        # StreamInterrupted): the provider is silent before its first token, the same case.
+        if (
+            isinstance(exc, APITimeoutError)
+            and exc.which in ("first_event", "idle")
+            and request.within_failover
+        ):
             return False
         return self.policy.should_retry(exc)
 
@@ -163,10 +173,12 @@ class Retry:
         if budget is not None:
             budget.deposit()
         start = clock.now()
+        silence = current()  # an enclosing Timeout's idle: bounds each try, not the backoff waits
         attempt = 1
         while True:
             try:
-                return await committed(await call_next(request))  # retryable until committed
+                # Retryable until committed.
+                return await silent_attempt(lambda: call_next(request), request, silence, commit=True)
             except Exception as exc:
                 if not self._should_retry(exc, request):
                     raise

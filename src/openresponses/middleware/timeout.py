@@ -3,8 +3,12 @@
 Each is optional and each raises :class:`~openresponses.APITimeoutError` naming the limit that
 fired (``which`` is ``total``, ``first_event`` or ``idle``). ``first_event`` counts until the
 first *content* event (a delta or an item), not ``response.created``: servers send the lifecycle
-events at once and then stall. ``idle`` bounds the gap between two events, so a healthy long
-stream that keeps sending is never cut by it.
+events at once and then stall. ``idle`` bounds every silence of an upstream on a streaming call:
+the wait for the response headers, for the first event and between two events, so a provider
+that accepts the connection and never answers is given up after ``idle``, while a healthy long
+stream that keeps sending is never cut by it. It is enforced per upstream attempt (see
+``_silence``), so above a ``Retry`` or a ``Failover`` it does not count backoff waits, and a
+silent provider is failed over from rather than failing the whole call.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import time
 from .._decisions import TimedOut
 from .._errors import APITimeoutError, StreamInterrupted
 from .._pipeline import Handler, Reply, Request
-from .._streaming import EventStream, StreamEnd, committed
+from .._streaming import EventStream, StreamEnd
+from ._silence import Silence, attempt, current
 
 __all__ = ["Timeout"]
 
@@ -24,11 +29,19 @@ class Timeout:
     """Middleware: bound a call in time.
 
     - non-streaming call: ``total`` bounds the whole call (``first_event`` and ``idle`` do
-      not apply: there are no events);
+      not apply: there are no events, and a long answer is legitimately silent until it is
+      complete; without ``total`` only the transport's read timeout bounds it);
     - streaming call: obtaining the stream *and its first content event* is bounded by
       ``first_event`` and ``total`` (whichever is sooner; the stream is primed here, so the
-      error is a clean ``APITimeoutError``), then the stream itself is limited
-      (``EventStream.limit``): at most ``idle`` between two events, everything within ``total``.
+      error is a clean ``APITimeoutError``), then the stream is limited to ``total`` overall;
+    - ``idle`` (streaming): every silence of each upstream attempt: the wait for its headers,
+      its first event and every gap between events. When ``first_event`` is set, it governs
+      the wait until the first content event instead and ``idle`` bounds the gaps after it.
+      Enforced by the innermost layer making attempts (a ``Failover`` per member, a ``Retry``
+      per try, else this Timeout), so a silent provider fails over and backoff waits do not
+      count. Before the first content event the error is ``APITimeoutError(which="idle")``
+      (below a ``Failover`` it fails over at once, without a retry on the same provider),
+      after it a ``StreamInterrupted`` caused by it.
 
     It also sets ``request.context.deadline`` for inner layers (Retry will not start a wait
     that cannot finish in time). Place it innermost (in ``Provider(middleware=[...])``) for
@@ -66,27 +79,31 @@ class Timeout:
         which, limit = "total", self.total
         if request.stream and self.first_event is not None and (limit is None or self.first_event < limit):
             which, limit = "first_event", self.first_event
+        # idle bounds every silence of an upstream; the innermost layer making attempts enforces
+        # it per attempt (the wait for headers included): see _silence.
+        silence = None
+        if request.stream and self.idle is not None:
+            silence = Silence(self.idle, before_first=self.first_event is None).within(current())
+        # With first_event, commit here so a slow first token is a clean APITimeoutError, not a
+        # StreamInterrupted after the lifecycle events were delivered.
+        commit = request.stream and self.first_event is not None
         scope: asyncio.Timeout | None = None
         try:
             if limit is None:
-                reply = await call_next(request)
+                reply = await attempt(lambda: call_next(request), request, silence, commit=commit)
             else:
                 async with asyncio.timeout(limit) as scope:
-                    reply = await call_next(request)
-                    if self.first_event is not None:
-                        # Commit here so a slow first token is a clean APITimeoutError, not a
-                        # StreamInterrupted after the lifecycle events were delivered.
-                        reply = await committed(reply)
+                    reply = await attempt(lambda: call_next(request), request, silence, commit=commit)
         except TimeoutError:
             if scope is None or not scope.expired():
-                raise  # an inner layer's timeout (e.g. the transport's): not ours
+                raise  # an inner layer's timeout (e.g. the transport's, or idle): not ours
             context.record(TimedOut(which, limit or 0.0))
             raise APITimeoutError(which, limit, provider=context.provider) from None  # type: ignore[arg-type]
         finally:
             context.deadline = previous
         if not isinstance(reply, EventStream):
             return reply
-        reply.limit(idle=self.idle, deadline=deadline)
+        reply.limit(deadline=deadline)  # idle was applied to the innermost upstream's stream
         return reply.tap(on_end=lambda end: _record_fire(request, end))
 
 

@@ -37,8 +37,13 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from .._extras import requires
+
+# Imported as the module's first package import, so that without the extra importing this module
+# (not only ``openresponses.middleware.Tracing``) says which extra to install, in one line.
+with requires("Tracing", "otel"):
+    from opentelemetry import propagate, trace
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from .._decisions import (
     BreakerChanged,

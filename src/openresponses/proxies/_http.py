@@ -169,15 +169,79 @@ async def unless_disconnected(receive: Receive, call: Callable[[], Awaitable[T]]
     raise ClientGone
 
 
-class EventStreamResponse(StreamingResponse):
-    """``text/event-stream`` that notices a client leaving, whatever the server, and then closes
-    the upstream stream.
+#: Bytes the producer may queue before it waits for the writer: bounds memory per stream and the
+#: delay a long burst can add to its first event (a few milliseconds of work at most).
+COALESCE_LIMIT = 64 * 1024
 
-    Starlette's own ``StreamingResponse`` watches for ``http.disconnect`` only under ASGI < 2.4;
-    under 2.4 it learns of a disconnect when a write fails, which never happens while a stalled
-    upstream sends nothing. So both run here, always: the writer and the disconnect watcher,
-    and the first to finish cancels the other. Closing is shielded: the cancel scope that ends the
-    writer must not also cut the close of the upstream connection short.
+
+class _Coalescer:
+    """A byte queue between the task reading the upstream and the task writing to the client.
+
+    Why: the writer takes *everything* queued since its last write, so when the proxy is behind
+    (the upstream's chunks already wait in the socket buffer, as under load) one write carries
+    many events: one ASGI message, one HTTP chunk, one ``send`` syscall per burst instead of per
+    upstream chunk. When the proxy keeps up (tokens paced by a model), each chunk is written as
+    soon as it is read, as before: the writer is woken by the first ``put`` and nothing waits.
+    """
+
+    __slots__ = ("_done", "_parts", "_room", "_size", "_wake")
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._done = False
+        self._wake: anyio.Event | None = None  # set by ``put``/``close`` while the writer waits
+        self._room: anyio.Event | None = None  # set by ``take`` while the producer waits
+
+    def put(self, chunk: bytes) -> bool:
+        """Queue ``chunk``; ``True`` when ``COALESCE_LIMIT`` bytes are queued (then ``await room()``)."""
+        self._parts.append(chunk)
+        self._size += len(chunk)
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+        return self._size >= COALESCE_LIMIT
+
+    async def room(self) -> None:
+        """Wait until the writer has taken what is queued."""
+        if self._parts:
+            room = self._room = anyio.Event()
+            await room.wait()
+
+    def close(self) -> None:
+        """No more chunks: the writer sends what is queued, then ends the body."""
+        self._done = True
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+
+    async def take(self) -> bytes | None:
+        """Everything queued, as one ``bytes`` (waiting for some); ``None`` once closed and empty."""
+        while not self._parts:
+            if self._done:
+                return None
+            wake = self._wake = anyio.Event()
+            await wake.wait()
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._parts = []
+        self._size = 0
+        if self._room is not None:
+            self._room.set()
+            self._room = None
+        return data
+
+
+class EventStreamResponse(StreamingResponse):
+    """``text/event-stream`` that coalesces writes under load, notices a client leaving whatever the
+    server, and then closes the upstream stream.
+
+    Three tasks run: the reader (the relay's chunks into a ``_Coalescer``), the writer (whatever
+    is queued, in one ASGI message) and the disconnect watcher; the first to finish for good
+    cancels the others. Starlette's own ``StreamingResponse`` watches for ``http.disconnect``
+    only under ASGI < 2.4; under 2.4 it learns of a disconnect when a write fails, which never
+    happens while a stalled upstream sends nothing: hence the watcher, always. Closing is
+    shielded: the cancel scope that ends the writer must not also cut the close of the upstream
+    connection short.
     """
 
     def __init__(self, stream: EventStream, chunks: AsyncIterator[bytes]) -> None:
@@ -190,12 +254,30 @@ class EventStreamResponse(StreamingResponse):
         self._stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue = _Coalescer()
         try:
             async with anyio.create_task_group() as group:
 
+                async def read() -> None:
+                    try:
+                        async for chunk in self._chunks:
+                            if queue.put(chunk):
+                                await queue.room()
+                    finally:
+                        queue.close()
+
                 async def write() -> None:
                     with contextlib.suppress(OSError):  # ASGI 2.4: a write to a gone client raises
-                        await self.stream_response(send)
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": self.status_code,
+                                "headers": self.raw_headers,
+                            }
+                        )
+                        while (data := await queue.take()) is not None:
+                            await send({"type": "http.response.body", "body": data, "more_body": True})
+                        await send({"type": "http.response.body", "body": b"", "more_body": False})
                     group.cancel_scope.cancel()
 
                 async def watch() -> None:
@@ -203,6 +285,7 @@ class EventStreamResponse(StreamingResponse):
                         await self.listen_for_disconnect(receive)
                     group.cancel_scope.cancel()
 
+                group.start_soon(read)
                 group.start_soon(write)
                 group.start_soon(watch)
         finally:

@@ -16,7 +16,9 @@ in-process (:class:`ScriptedTransport`), or straight to a middleware (:class:`Sc
         assert server.requests[0].body["input"] == "Hello"
 
 :func:`assert_valid_stream` checks any event list against the spec's ordering rules and JSON
-schema (it needs ``jsonschema``); :class:`FakeClock` makes backoff tests instant.
+schema (it needs ``jsonschema``); :class:`FakeClock` makes backoff tests instant. The pytest
+plugin (:mod:`openresponses.testing.pytest_plugin`, loaded automatically) gives any project a
+``scripted_server`` fixture that needs no pytest-asyncio.
 """
 
 from ._chat_server import ChatCompletionsServer

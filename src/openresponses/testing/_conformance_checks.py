@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import ProtocolError
 from .._sse import ServerSentEvent, SSEDecoder
 from ..transports.raw import RawReply, RawSession, post_raw
 from ._conformance_rules import DONE, validate_response, validate_stream
@@ -150,8 +151,11 @@ class CheckContext:
             )
         decoder = SSEDecoder()
         events: list[ServerSentEvent] = []
-        for chunk in reply.chunks:  # as they arrived: framing split across chunks is fair game
-            events.extend(decoder.feed(chunk))
+        try:
+            for chunk in reply.chunks:  # as they arrived: framing split across chunks is fair game
+                events.extend(decoder.feed(chunk))
+        except ProtocolError as exc:  # an event past the decoder's size limit
+            raise CheckFailure(f"{what}: {exc}") from None
         return StreamCapture(reply, tuple(events), decoder.pending)
 
     async def shared(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any
 
+from .._extras import MissingExtraError
 from ..types import LIFECYCLE_EVENT_TYPES, TERMINAL_EVENT_TYPES, CreateResponseBody, StreamEvent
 from ._script import Chunks, function_call, text
 
@@ -144,11 +145,8 @@ def _validator() -> Callable[[str, Mapping[str, Any], str], None]:
         from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT202012
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "assert_valid_stream(schema=True) needs jsonschema: pip install 'openresponses-python[dev]' "
-            "(or pass schema=False)"
-        ) from exc
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtraError("assert_valid_stream(schema=True)", "check", missing=exc.name) from None
     spec = json.loads(
         resources.files("openresponses").joinpath("spec/openapi.json").read_text(encoding="utf-8")
     )

@@ -13,12 +13,13 @@ transport: HTTP, the in-process scripted transport and the WebSocket transport t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .._decode import decode_events
 from .._errors import APIStatusError, ProtocolError
-from .._sse import SSEDecoder
+from .._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, check_max_event_size
 from ._reply import parse_reply_body, status_error_from_body
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ __all__ = [
     "Dialect",
     "OpenResponsesDialect",
     "OpenResponsesStreamDecoder",
+    "SequencePolicy",
     "StreamDecoder",
     "event_batches",
 ]
+
+logger = logging.getLogger("openresponses")
 
 
 @runtime_checkable
@@ -87,29 +91,129 @@ class Dialect(Protocol):
     ) -> APIStatusError: ...
 
 
+#: How a stream decoder treats a ``sequence_number`` not above the previous one: ``"strict"``
+#: raises ``ProtocolError``; ``"lenient"`` drops the event and logs one warning per stream.
+SequencePolicy = Literal["strict", "lenient"]
+
+
 class OpenResponsesStreamDecoder:
-    """SSE bytes to typed events: the WHATWG decoder, then one pydantic-core parse per chunk."""
+    """SSE bytes to typed events: the WHATWG decoder, then one pydantic-core parse per chunk.
 
-    __slots__ = ("_sse",)
+    It also holds the stream to R43 (``sequence_number`` strictly increases; gaps are allowed):
+    a duplicate or decreasing number raises :class:`~openresponses.ProtocolError` naming both
+    numbers (``sequence="strict"``, the default), or, with ``sequence="lenient"``, the event is
+    dropped, counted in :attr:`dropped` and logged once per stream (a warning on the
+    ``openresponses`` logger). Events without a number (extension events may omit it) pass.
+    ``max_event_size`` bounds one SSE event (:data:`~openresponses._sse.DEFAULT_MAX_EVENT_SIZE`).
+    """
 
-    def __init__(self) -> None:
-        self._sse = SSEDecoder()
+    __slots__ = ("_last", "_lenient", "_provider", "_sse", "dropped")
+
+    def __init__(
+        self,
+        *,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        sequence: SequencePolicy = "strict",
+        provider: str | None = None,
+    ) -> None:
+        self._sse = SSEDecoder(max_event_size=max_event_size)
+        self._lenient = _sequence_policy(sequence, "OpenResponsesStreamDecoder") == "lenient"
+        self._last: int | None = None
+        self._provider = provider
+        #: Events dropped for a duplicate or decreasing ``sequence_number`` (lenient mode).
+        self.dropped = 0
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         raw = self._sse.feed(chunk)
-        return decode_events(raw) if raw else []
+        if not raw:
+            return []
+        try:
+            events = decode_events(raw)
+        except ProtocolError as exc:
+            # The good events before the bad one are delivered first: they must be in order too.
+            exc.events = self._in_order(exc.events)
+            raise
+        return self._in_order(events)
 
     def close(self) -> list[StreamEvent]:
         pending = self._sse.pending
+        self._sse.flush()  # raises a deferred "event too large" error
         if pending.strip():
             raise ProtocolError("The stream ended inside an event (no blank line after it).", data=pending)
         return []
 
+    def _in_order(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        """``events`` checked against R43; the same list unless lenient mode dropped some."""
+        last = self._last
+        kept: list[StreamEvent] | None = None
+        for index, event in enumerate(events):
+            seq = event.sequence_number
+            if seq is None:
+                pass
+            elif last is None or seq > last:
+                last = seq
+            elif self._lenient:
+                if kept is None:
+                    kept = events[:index]
+                self._drop(event, seq, last)
+                continue
+            else:
+                self._last = last
+                error = ProtocolError(
+                    f"Event {event.type!r} has sequence_number {_number(seq)}, not above the previous "
+                    f"{_number(last)} ({'a duplicate' if seq == last else 'out of order'}; the spec "
+                    "requires strictly increasing numbers). OpenResponsesDialect(sequence='lenient') "
+                    "drops such events instead."
+                )
+                error.events = events[:index] if kept is None else kept
+                raise error
+            if kept is not None:
+                kept.append(event)
+        self._last = last
+        return events if kept is None else kept
+
+    def _drop(self, event: StreamEvent, seq: int, last: int) -> None:
+        self.dropped += 1
+        if self.dropped == 1:
+            logger.warning(
+                "Dropped event %r with sequence_number %s, not above the previous %s (duplicate or "
+                "out of order) from provider %r; later drops on this stream are counted, not logged.",
+                event.type,
+                _number(seq),
+                _number(last),
+                self._provider,
+            )
+
+
+def _number(value: int) -> str:
+    # A hostile 5,000-digit number cannot be printed (int max str digits); nor need it be.
+    return str(value) if -(10**18) < value < 10**18 else f"a {value.bit_length()}-bit number"
+
+
+def _sequence_policy(value: object, owner: str) -> SequencePolicy:
+    if value == "strict" or value == "lenient":
+        return value
+    raise ValueError(f"{owner}: sequence must be 'strict' or 'lenient', got {value!r}")
+
 
 class OpenResponsesDialect:
-    """The Open Responses wire format itself: ``POST /responses`` and ``/responses/compact``."""
+    """The Open Responses wire format itself: ``POST /responses`` and ``/responses/compact``.
+
+    ``max_event_size`` bounds one streamed SSE event in bytes (default 16 MiB; ``None``: no
+    bound): past it the stream fails with :class:`~openresponses.ProtocolError`.
+    ``sequence`` says what a duplicate or decreasing ``sequence_number`` does: ``"strict"``
+    (default) fails the stream with ``ProtocolError``; ``"lenient"`` drops the event and logs
+    one warning per stream (for servers known to repeat events). docs/architecture.md,
+    "Protocol limits", has the rationale.
+    """
 
     name = "open-responses"
+
+    def __init__(
+        self, *, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE, sequence: SequencePolicy = "strict"
+    ) -> None:
+        self.max_event_size = check_max_event_size(max_event_size, "OpenResponsesDialect")
+        self.sequence: SequencePolicy = _sequence_policy(sequence, "OpenResponsesDialect")
 
     def path(self, request: Request) -> str:
         return "/responses/compact" if request.operation == "compact" else "/responses"
@@ -124,7 +228,9 @@ class OpenResponsesDialect:
         return request.body.model_dump_json(exclude_unset=True, by_alias=True).encode()
 
     def decoder(self, request: Request, *, provider: str) -> StreamDecoder:
-        return OpenResponsesStreamDecoder()
+        return OpenResponsesStreamDecoder(
+            max_event_size=self.max_event_size, sequence=self.sequence, provider=provider
+        )
 
     def parse_body(self, body: bytes, request: Request, *, provider: str) -> Response | CompactResponse:
         return parse_reply_body(body, request.operation, provider)
@@ -141,7 +247,12 @@ class OpenResponsesDialect:
         return status_error_from_body(status, body, headers, provider=provider, reason=reason)
 
     def __repr__(self) -> str:
-        return "OpenResponsesDialect()"
+        args = []
+        if self.max_event_size != DEFAULT_MAX_EVENT_SIZE:
+            args.append(f"max_event_size={self.max_event_size!r}")
+        if self.sequence != "strict":
+            args.append(f"sequence={self.sequence!r}")
+        return f"OpenResponsesDialect({', '.join(args)})"
 
 
 async def event_batches(

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, get_args
 
 from .._errors import APIStatusError, RequestValidationError, ResponseFailedError
+from .._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, check_max_event_size
 from ..types import CreateResponseBody, ErrorEvent, ErrorPayload
 from ._chat_errors import error_body_bytes
 from ._chat_request import (
@@ -76,6 +77,7 @@ class ChatCompletionsDialect:
       (``response_format.value``: TGI rejects OpenAI's key).
     - ``extra_body``: fixed fields added to every request (``{"reasoning_format": "parsed"}``
       for Groq, ``{"chat_template_kwargs": {...}}`` for vLLM); fields the translation sets win.
+    - ``max_event_size``: the bound on one streamed SSE event in bytes (16 MiB; ``None``: none).
 
     ::
 
@@ -99,7 +101,10 @@ class ChatCompletionsDialect:
         reasoning_effort: bool = True,
         json_schema_style: JsonSchemaStyle = "openai",
         extra_body: Mapping[str, Any] | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
+        #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
+        self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
         _choice("reasoning_field", reasoning_field, get_args(ReasoningField))
         _choice("send_reasoning", send_reasoning, get_args(SendReasoning))
         _choice("max_tokens_field", max_tokens_field, get_args(MaxTokensField))
@@ -163,7 +168,9 @@ class ChatCompletionsDialect:
     def decoder(self, request: Request, *, provider: str) -> StreamDecoder:
         """A fresh :class:`~openresponses.transports._chat_stream.ChatStreamDecoder` for one stream."""
         body = request.body if isinstance(request.body, CreateResponseBody) else None
-        return ChatStreamDecoder(body, options=self.stream_options)
+        decoder = ChatStreamDecoder(body, options=self.stream_options)
+        decoder._sse = SSEDecoder(max_event_size=self.max_event_size)  # nothing fed yet
+        return decoder
 
     def parse_body(self, body: bytes, request: Request, *, provider: str) -> Response | CompactResponse:
         """A whole ``chat.completion`` body as a ``Response``.

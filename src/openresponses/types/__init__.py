@@ -72,6 +72,7 @@ from .events import (
     StreamEvent,
     UnknownEvent,
     WebSocketErrorEvent,
+    is_unknown_event,
     parse_event,
     parse_events,
 )
@@ -94,6 +95,7 @@ from .items import (
     UnknownItem,
     UnknownItemParam,
     UserMessageItemParam,
+    is_unknown_item,
 )
 from .request import (
     CompactResponseBody,
@@ -252,6 +254,8 @@ __all__ = [
     "Verbosity",
     "WebSocketErrorEvent",
     "WebSocketResponseCreateEvent",
+    "is_unknown_event",
+    "is_unknown_item",
     "parse_event",
     "parse_events",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, TypeGuard, cast
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -45,6 +45,7 @@ __all__ = [
     "StreamEvent",
     "UnknownEvent",
     "WebSocketErrorEvent",
+    "is_unknown_event",
     "parse_event",
     "parse_events",
     "validate_event_json",
@@ -330,7 +331,10 @@ class WebSocketErrorEvent(OpenResponsesModel):
 
 
 class UnknownEvent(OpenResponsesModel):
-    """An event of a type this client does not know (e.g. ``acme:trace``); all fields are kept."""
+    """An event of a type this client does not know (e.g. ``acme:trace``); all fields are kept.
+
+    Delivered like any other event; select it with :func:`is_unknown_event` (see ``StreamEvent``).
+    """
 
     type: str
     sequence_number: int | None = None
@@ -364,8 +368,42 @@ KnownStreamEvent: TypeAlias = (
 )
 """The 24 standard events of the spec."""
 
-StreamEvent: TypeAlias = KnownStreamEvent | WebSocketErrorEvent | UnknownEvent
-"""Anything ``parse_event`` returns: a standard event, a WebSocket error or an unknown event."""
+if TYPE_CHECKING:
+    # Type checkers see only classes whose ``type`` is a Literal: mypy and pyright narrow such a union
+    # on ``event.type == "response.output_text.delta"``, and one member typed ``type: str``
+    # (UnknownEvent) stops the narrowing for every branch. Unknown events still arrive at run time;
+    # ``is_unknown_event(event)`` is the typed way to pick them out (as openai-python, whose event
+    # union also lists only the known events).
+    StreamEvent: TypeAlias = KnownStreamEvent | WebSocketErrorEvent
+else:
+    StreamEvent: TypeAlias = KnownStreamEvent | WebSocketErrorEvent | UnknownEvent
+"""Anything ``parse_event`` returns: a standard event, a WebSocket error or an unknown event.
+
+Match on ``event.type == "..."`` (type checkers narrow it to the event's class) or on
+``isinstance``; extension events (``UnknownEvent``) are picked out with :func:`is_unknown_event`.
+"""
+
+
+def is_unknown_event(event: object, type: str | None = None) -> TypeGuard[UnknownEvent]:
+    """``True`` for an event of a type this client does not model (``acme:trace``, this library's
+    ``openresponses:stream.restarted``), and of type ``type`` when given; narrows ``event`` to
+    :class:`UnknownEvent`::
+
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                print(event.delta, end="")
+            elif is_unknown_event(event, "openresponses:stream.restarted"):
+                print("(restarted on", event.model_extra["to"], ")")
+
+    Use it rather than ``isinstance(event, UnknownEvent)`` in type-checked code: the stream's
+    static event type leaves ``UnknownEvent`` out so that ``event.type == "..."`` narrows, and a
+    type checker would take the ``isinstance`` branch for unreachable. Pass the extension's name
+    as ``type`` rather than comparing ``event.type`` after earlier ``event.type ==`` branches:
+    mypy keeps its narrowing of ``event.type`` from those and would call the comparison
+    non-overlapping.
+    """
+    return isinstance(event, UnknownEvent) and (type is None or event.type == type)
+
 
 _KNOWN_EVENT_CLASSES: tuple[type[OpenResponsesModel], ...] = (
     ResponseCreatedEvent,
@@ -442,7 +480,7 @@ def parse_event(data: bytes | str) -> StreamEvent:
         return validate_event_json(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         if _is_unknown_tag(exc):
-            return UnknownEvent.model_validate_json(data)
+            return cast("StreamEvent", UnknownEvent.model_validate_json(data))  # see StreamEvent
         if _is_error_tag(exc):
             try:
                 return WebSocketErrorEvent.model_validate_json(data)

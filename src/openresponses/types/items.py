@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeGuard
 
 from pydantic import Discriminator, Field, Tag
 
@@ -38,6 +38,7 @@ __all__ = [
     "SystemMessageItemParam",
     "UnknownItem",
     "UnknownItemParam",
+    "is_unknown_item",
     "UserMessageItemParam",
 ]
 
@@ -136,16 +137,29 @@ _OUTPUT_ITEM_TYPES = frozenset(
     {"message", "function_call", "function_call_output", "reasoning", "compaction"}
 )
 
-OutputItem = Annotated[
-    Annotated[Message, Tag("message")]
-    | Annotated[FunctionCall, Tag("function_call")]
-    | Annotated[FunctionCallOutput, Tag("function_call_output")]
-    | Annotated[ReasoningItem, Tag("reasoning")]
-    | Annotated[Compaction, Tag("compaction")]
-    | Annotated[UnknownItem, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_or_unknown(_OUTPUT_ITEM_TYPES)),
-]
+if TYPE_CHECKING:
+    # Type checkers see only the classes whose ``type`` is a Literal, so ``item.type ==
+    # "function_call"`` narrows ``response.output`` items (as for ``StreamEvent``); unknown items
+    # still arrive at run time: pick them out with ``is_unknown_item``.
+    OutputItem: TypeAlias = Message | FunctionCall | FunctionCallOutput | ReasoningItem | Compaction
+else:
+    OutputItem = Annotated[
+        Annotated[Message, Tag("message")]
+        | Annotated[FunctionCall, Tag("function_call")]
+        | Annotated[FunctionCallOutput, Tag("function_call_output")]
+        | Annotated[ReasoningItem, Tag("reasoning")]
+        | Annotated[Compaction, Tag("compaction")]
+        | Annotated[UnknownItem, Tag(UNKNOWN_TAG)],
+        Discriminator(tag_or_unknown(_OUTPUT_ITEM_TYPES)),
+    ]
 """Spec ``ItemField``: an output item, discriminated on ``type``; unknown types become ``UnknownItem``."""
+
+
+def is_unknown_item(item: object, type: str | None = None) -> TypeGuard[UnknownItem]:
+    """``True`` for an output item of a type this client does not model (``acme:search_call``),
+    and of type ``type`` when given; narrows ``item`` to :class:`UnknownItem` (see
+    ``is_unknown_event`` for why not ``isinstance`` in type-checked code)."""
+    return isinstance(item, UnknownItem) and (type is None or item.type == type)
 
 
 # =========================================================================== input items

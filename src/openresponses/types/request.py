@@ -22,10 +22,21 @@ __all__ = [
 ]
 
 Metadata = Annotated[
-    dict[str, Annotated[str, StringConstraints(max_length=512)]],
+    dict[
+        Annotated[str, StringConstraints(strict=True, max_length=64)],
+        Annotated[str, StringConstraints(strict=True, max_length=512)],
+    ],
     Field(max_length=16),
 ]
-"""Spec ``MetadataParam``: at most 16 string pairs, values at most 512 characters."""
+"""Spec ``MetadataParam``: at most 16 string pairs, keys at most 64 characters, values 512."""
+
+# Scalars are strict: ``temperature="0.5"``, ``store=1`` or ``max_output_tokens=True`` are
+# mistakes to name, not values to coerce; an int is still a valid number. Floats must be finite:
+# JSON has no NaN (a serializer would send ``null``, changing the meaning silently).
+_Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+_Str = Annotated[str, Field(strict=True)]
+_Flag = Annotated[bool, Field(strict=True)]
+_MAX_INPUT_CHARS = 10_485_760  # the spec's maxLength of a string input
 
 
 class ReasoningParam(OpenResponsesModel):
@@ -40,7 +51,7 @@ class ReasoningParam(OpenResponsesModel):
 class StreamOptions(OpenResponsesModel):
     """The ``stream_options`` request option."""
 
-    include_obfuscation: bool | None = None
+    include_obfuscation: _Flag | None = None
     """Add random ``obfuscation`` padding to delta events (mitigates side channels)."""
 
 
@@ -69,37 +80,39 @@ class CreateResponseBody(OpenResponsesModel):
     and output items taken from a previous ``Response`` (``Message``, ``FunctionCall``, ...).
     """
 
-    model: str | None = None
-    input: str | list[InputItem] | None = None
+    model: _Str | None = None
+    input: (
+        Annotated[str, StringConstraints(strict=True, max_length=_MAX_INPUT_CHARS)] | list[InputItem] | None
+    ) = None
     """A string (one user message) or a list of input items."""
-    previous_response_id: str | None = None
+    previous_response_id: _Str | None = None
     """Continue from this response: its input and output become context."""
     include: list[IncludeValue] | None = None
     tools: list[ToolParam] | None = None
     tool_choice: ToolChoice | None = None
     metadata: Metadata | None = None
     text: TextParam | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    parallel_tool_calls: bool | None = None
-    stream: bool | None = None
+    temperature: _Number | None = None
+    top_p: _Number | None = None
+    presence_penalty: _Number | None = None
+    frequency_penalty: _Number | None = None
+    parallel_tool_calls: _Flag | None = None
+    stream: _Flag | None = None
     stream_options: StreamOptions | None = None
-    background: bool | None = None
-    max_output_tokens: Annotated[int, Field(ge=16)] | None = None
+    background: _Flag | None = None
+    max_output_tokens: Annotated[int, Field(strict=True, ge=16)] | None = None
     """Upper bound on generated tokens (at least 16)."""
-    max_tool_calls: Annotated[int, Field(ge=1)] | None = None
+    max_tool_calls: Annotated[int, Field(strict=True, ge=1)] | None = None
     reasoning: ReasoningParam | None = None
-    safety_identifier: Annotated[str, StringConstraints(max_length=64)] | None = None
+    safety_identifier: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
     """A stable, hashed identifier of the end user (at most 64 characters)."""
-    prompt_cache_key: Annotated[str, StringConstraints(max_length=64)] | None = None
+    prompt_cache_key: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
     """Key used to improve prompt-cache hit rates (at most 64 characters)."""
     truncation: Truncation | None = None
-    instructions: str | None = None
-    store: bool | None = None
+    instructions: _Str | None = None
+    store: _Flag | None = None
     service_tier: ServiceTier | None = None
-    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    top_logprobs: Annotated[int, Field(strict=True, ge=0, le=20)] | None = None
 
     @field_validator("input", mode="before")
     @classmethod
@@ -110,11 +123,13 @@ class CreateResponseBody(OpenResponsesModel):
 class CompactResponseBody(OpenResponsesModel):
     """Body of ``POST /responses/compact`` (spec ``CompactResponseMethodPublicBody``)."""
 
-    model: str
-    input: str | list[InputItem] | None = None
-    previous_response_id: str | None = None
-    instructions: str | None = None
-    prompt_cache_key: Annotated[str, StringConstraints(max_length=64)] | None = None
+    model: _Str
+    input: (
+        Annotated[str, StringConstraints(strict=True, max_length=_MAX_INPUT_CHARS)] | list[InputItem] | None
+    ) = None
+    previous_response_id: _Str | None = None
+    instructions: _Str | None = None
+    prompt_cache_key: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
 
     @field_validator("input", mode="before")
     @classmethod

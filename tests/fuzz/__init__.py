@@ -1,0 +1,1 @@
+"""Bounded hypothesis fuzzing of the sans-I/O cores: SSE decoding, the models, accumulation."""
