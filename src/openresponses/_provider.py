@@ -9,9 +9,11 @@ every upstream call is one observable attempt.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import ConfigError
 from ._failed import RaiseOnFailed
@@ -26,6 +28,7 @@ from ._pipeline import (
     Request,
     compose,
 )
+from .transports._dialect import HasDefaultBaseURL
 
 if TYPE_CHECKING:
     import httpx
@@ -33,11 +36,24 @@ if TYPE_CHECKING:
     from ._pipeline import Transport
     from .transports._dialect import Dialect
 
-__all__ = ["ADAPTERS", "Provider"]
+__all__ = ["ADAPTERS", "ADAPTER_DIALECTS", "Provider", "dialect_for"]
 
-Adapter = Literal["open-responses", "chat-completions"]
-#: The wire formats ``Provider(adapter=...)`` speaks (native Anthropic, Gemini and Bedrock follow).
-ADAPTERS: tuple[str, ...] = ("open-responses", "chat-completions")
+Adapter = Literal["open-responses", "chat-completions", "anthropic", "gemini", "vertex", "bedrock-converse"]
+
+#: Adapter name -> ``module:Class`` of its default dialect, imported on first use (so the core
+#: loads only the wire formats a program uses, and a vendor's optional dependency only then).
+ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType(
+    {
+        "open-responses": "openresponses.transports._dialect:OpenResponsesDialect",
+        "chat-completions": "openresponses.transports.chat_completions:ChatCompletionsDialect",
+        "anthropic": "openresponses.transports.anthropic:AnthropicDialect",
+        "gemini": "openresponses.transports.gemini:GeminiDialect",
+        "vertex": "openresponses.transports.gemini:VertexDialect",
+        "bedrock-converse": "openresponses.transports.bedrock:BedrockConverseDialect",
+    }
+)
+#: The wire formats ``Provider(adapter=...)`` speaks.
+ADAPTERS: tuple[str, ...] = tuple(ADAPTER_DIALECTS)
 
 
 class Provider:
@@ -108,6 +124,11 @@ class Provider:
             if isinstance(layer, ProviderBound):
                 layer.bind(name)  # e.g. a CircuitBreaker takes the provider's name
         if transport is None:
+            if dialect is None:
+                dialect = dialect_for(adapter)
+            if not base_url and isinstance(dialect, HasDefaultBaseURL):
+                base_url = dialect.default_base_url  # a vendor's public endpoint
+                self.base_url = base_url
             if not base_url:
                 raise ValueError(f"Provider {name!r} needs base_url=... or transport=...")
             from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
@@ -119,7 +140,7 @@ class Provider:
                 provider=name,
                 timeout=DEFAULT_TIMEOUT if timeout is None else config_timeout(timeout),
                 headers=config_headers(headers),
-                dialect=dialect if dialect is not None else _dialect_for(adapter),
+                dialect=dialect,
             )
         self.transport: Transport = transport
         # A whole response reporting failure raises here, as a failed stream does, so this
@@ -162,12 +183,19 @@ class Provider:
         return f"Provider({', '.join(parts)})"
 
 
-def _dialect_for(adapter: str) -> Dialect:
-    """The default dialect of an adapter name (imported lazily: the core loads only what is used)."""
-    if adapter == "chat-completions":
-        from .transports.chat_completions import ChatCompletionsDialect
+def dialect_for(adapter: str, /, **options: Any) -> Dialect:
+    """A new dialect for an adapter name, with ``options`` passed to its constructor.
 
-        return ChatCompletionsDialect()
-    from .transports._dialect import OpenResponsesDialect
-
-    return OpenResponsesDialect()
+    Imported lazily; an unknown name or option is a ``ConfigError`` naming it.
+    """
+    target = ADAPTER_DIALECTS.get(adapter)
+    if target is None:
+        known = ", ".join(ADAPTERS)
+        raise ConfigError(f"unknown adapter {adapter!r}; expected one of {known}", key="adapter")
+    module_name, _, class_name = target.partition(":")
+    factory = getattr(importlib.import_module(module_name), class_name)
+    try:
+        dialect: Dialect = factory(**options)
+    except TypeError as exc:
+        raise ConfigError(f"adapter {adapter!r}: {exc}", key="adapter") from None
+    return dialect

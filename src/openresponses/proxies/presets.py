@@ -15,16 +15,22 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .._errors import ConfigError
+from .._provider import Adapter
 
 __all__ = ["PRESETS", "Api", "Preset", "get_preset"]
 
-Api = Literal["responses", "chat-completions"]
-"""The API the proxy speaks to the upstream."""
-
-Adapter = Literal["open-responses", "chat-completions"]
+Api = Literal["responses", "chat-completions", "anthropic", "gemini", "vertex", "bedrock-converse"]
+"""The API the proxy speaks to the upstream (``responses``: passthrough; the others: translated)."""
 
 API_ADAPTERS: Mapping[str, Adapter] = MappingProxyType(
-    {"responses": "open-responses", "chat-completions": "chat-completions"}
+    {
+        "responses": "open-responses",
+        "chat-completions": "chat-completions",
+        "anthropic": "anthropic",
+        "gemini": "gemini",
+        "vertex": "vertex",
+        "bedrock-converse": "bedrock-converse",
+    }
 )
 """``Api`` -> the ``Provider(adapter=...)`` that speaks it."""
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncClient
 from .._errors import ConfigError
-from .._provider import Provider
+from .._provider import Provider, dialect_for
 from ._errors import MIN_SECRET_LENGTH, Redactor
 from .settings import ProxySettings, StoreSpec
 
@@ -102,8 +102,8 @@ def _preset_provider(settings: ProxySettings) -> Provider:
     if api == "responses" and preset.native_responses is None:
         logger.warning("%s has no native Responses API known to work: --api responses may fail", preset.name)
     dialect: Any = None
-    if adapter == "chat-completions":
-        dialect = _chat_dialect(preset.name, dict(preset.dialect_options))
+    if adapter != "open-responses":
+        dialect = _dialect(preset.name, adapter, dict(preset.dialect_options))
     return Provider(
         preset.name,
         settings.base_url or preset.base_url,
@@ -114,12 +114,10 @@ def _preset_provider(settings: ProxySettings) -> Provider:
     )
 
 
-def _chat_dialect(name: str, options: dict[str, Any]) -> Any:
-    from ..transports.chat_completions import ChatCompletionsDialect
-
+def _dialect(name: str, adapter: str, options: dict[str, Any]) -> Any:
     try:
-        return ChatCompletionsDialect(**options)
-    except (TypeError, ValueError) as exc:
+        return dialect_for(adapter, **options)
+    except (ConfigError, ValueError) as exc:
         raise ConfigError(
             f"the {name} preset's dialect options are not accepted: {exc}", key="--preset"
         ) from exc
@@ -181,13 +179,13 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
         options = load_client_options(settings.config, chain=settings.chain, redis_url=settings.redis_url)
         endpoint = options["endpoint"]
         providers: Sequence[Provider] = tuple(getattr(endpoint, "providers", ()))
-        chat = any(p.adapter == "chat-completions" for p in providers)
+        chat = any(p.adapter != "open-responses" for p in providers)  # translated upstreams
         middleware = [*_middleware(settings, retries=False, compaction=chat), *options["middleware"]]
         label = f"{settings.config} ({', '.join(p.name for p in providers)})"
     else:
         provider = _preset_provider(settings)
         providers, endpoint = (provider,), provider
-        middleware = _middleware(settings, retries=True, compaction=provider.adapter == "chat-completions")
+        middleware = _middleware(settings, retries=True, compaction=provider.adapter != "open-responses")
         label = f"{provider.name} -> {provider.base_url} ({settings.effective_api})"
     keys = [_env_key(p.api_key_env) for p in providers]
     for secret in (*keys, inbound_key):

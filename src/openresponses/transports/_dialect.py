@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Dialect",
+    "HasDefaultBaseURL",
+    "HasStreamContentType",
+    "SigningDialect",
     "OpenResponsesDialect",
     "OpenResponsesStreamDecoder",
     "SequencePolicy",
@@ -89,6 +92,37 @@ class Dialect(Protocol):
         provider: str,
         reason: str | None = None,
     ) -> APIStatusError: ...
+
+
+@runtime_checkable
+class HasDefaultBaseURL(Protocol):
+    """A dialect whose vendor has one public endpoint: ``Provider(adapter=...)`` without a
+    ``base_url`` uses it (``https://api.anthropic.com/v1``, ...)."""
+
+    default_base_url: str
+
+
+@runtime_checkable
+class SigningDialect(Protocol):
+    """A dialect that authenticates each request from its exact bytes (AWS SigV4) or from a
+    refreshed token (Google OAuth) instead of a static key.
+
+    ``sign`` gets the final method, URL, headers and body and returns headers to add; the HTTP
+    transport calls it last, after every other header is set. It may do I/O (a token refresh),
+    so it is async; credentials it loads stay inside it and never reach a repr or an error.
+    """
+
+    async def sign(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> Mapping[str, str]: ...
+
+
+@runtime_checkable
+class HasStreamContentType(Protocol):
+    """A dialect whose streamed replies are not ``text/event-stream`` (Bedrock's
+    ``application/vnd.amazon.eventstream``): the transport accepts this content type instead."""
+
+    stream_content_type: str
 
 
 #: How a stream decoder treats a ``sequence_number`` not above the previous one: ``"strict"``

@@ -32,7 +32,14 @@ from .._redact import Redactor, display_url, url_basic_token, url_password
 from .._streaming import EventStream
 from .._version import __version__
 from ..types import Response, StreamEvent
-from ._dialect import Dialect, OpenResponsesDialect, StreamDecoder, event_batches
+from ._dialect import (
+    Dialect,
+    HasStreamContentType,
+    OpenResponsesDialect,
+    SigningDialect,
+    StreamDecoder,
+    event_batches,
+)
 from ._logs import protect_http_logs
 from ._reply import MAX_RETRY_AFTER, parse_retry_after
 from ._url import check_url
@@ -131,6 +138,13 @@ class HTTPTransport:
             redactor = redactor.with_headers(request.headers)
             if redactor is not self._redactor:
                 protect_http_logs(redactor)  # a per-call credential header
+        if isinstance(self._dialect, SigningDialect):
+            # Last, over the exact bytes and headers sent (SigV4), or a freshly refreshed token.
+            signed = await self._dialect.sign(
+                http_request.method, str(http_request.url), dict(http_request.headers), http_request.content
+            )
+            http_request.headers.update(signed)
+            redactor = redactor.with_headers(signed)
         failure: OpenResponsesError | None = None
         try:
             response = await self._client.send(http_request, stream=True)
@@ -143,11 +157,16 @@ class HTTPTransport:
             raise await self._status_error(response, redactor)
         content_type = response.headers.get("content-type", "")
         if request.stream:
-            if not content_type.startswith("text/event-stream"):
+            expected = (
+                self._dialect.stream_content_type
+                if isinstance(self._dialect, HasStreamContentType)
+                else "text/event-stream"
+            )
+            if not content_type.startswith(expected):
                 body = await _read_capped(response)
                 raise redactor.exception(
                     ProtocolError(
-                        f"Expected a text/event-stream reply to a streaming request, got {content_type!r}.",
+                        f"Expected a {expected} reply to a streaming request, got {content_type!r}.",
                         data=body,
                     )
                 )
