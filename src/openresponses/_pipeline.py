@@ -68,10 +68,13 @@ Operation = Literal["create", "compact"]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where an attempt goes: the provider's name and its base URL (for telemetry; no secrets)."""
+    """Where an attempt goes, for telemetry (no secrets): the provider's name (your label), its
+    base URL, and ``system``, the vendor when the wire format names one (``"anthropic"``,
+    ``"gcp.gemini"``, ``"aws.bedrock"``: the GenAI conventions' ``gen_ai.provider.name``)."""
 
     provider: str = "default"
     base_url: str | None = None
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

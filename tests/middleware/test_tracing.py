@@ -859,3 +859,25 @@ async def test_latest_experimental_names_on_opt_in(monkeypatch: pytest.MonkeyPat
     )
     await client2.responses.create(model="m", input="x", reasoning={"effort": "high"})
     assert "gen_ai.request.reasoning.level" not in (rec2.one("chat m").attributes or {})
+
+
+async def test_a_vendor_dialect_names_gen_ai_provider_and_the_label_stays_in_or_provider() -> None:
+    from openresponses import Provider
+    from openresponses.testing import ScriptedServer, text
+    from openresponses.transports._dialect import OpenResponsesDialect
+
+    class AcmeDialect(OpenResponsesDialect):
+        gen_ai_provider_name = "acme.ai"
+
+    rec = Recorder()
+    async with ScriptedServer(default=text("hi")) as server:
+        provider = Provider("primary", server.base_url, dialect=AcmeDialect())
+        tracing = Tracing(tracer_provider=rec.provider)
+        async with AsyncClient(middleware=[tracing], endpoint=provider) as client:
+            await client.responses.create(model="m", input="x")
+    call = rec.one("chat m")
+    attempt = next(s for s in rec.spans() if s.name.startswith("attempt"))
+    for span in (call, attempt):
+        attrs = span.attributes or {}
+        assert attrs[sc.GEN_AI_PROVIDER_NAME] == "acme.ai"
+        assert attrs[sc.OR_PROVIDER] == "primary"

@@ -281,7 +281,8 @@ class _CallTrace:
             if provider:
                 attrs[sc.OR_PROVIDER] = provider
                 if not self._owner.provider_name:
-                    attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+                    system = self.last_target.system if self.last_target else None
+                    attrs[sc.GEN_AI_PROVIDER_NAME] = system or provider
             if self.last_target is not None:
                 attrs.update(server_attributes(self.last_target))
             if self.retries:
@@ -327,7 +328,8 @@ class _AttemptTrace:
         if request.model:
             attrs[sc.GEN_AI_REQUEST_MODEL] = request.model
         if provider:
-            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+            system = self.target.system if self.target is not None else None
+            attrs[sc.GEN_AI_PROVIDER_NAME] = system or provider  # the vendor, when known
             attrs[sc.OR_PROVIDER] = provider
             state = call.breakers.get(provider)
             if state:

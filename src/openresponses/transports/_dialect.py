@@ -31,6 +31,7 @@ __all__ = [
     "HasDefaultBaseURL",
     "HasStreamContentType",
     "SigningDialect",
+    "VendorDialect",
     "OpenResponsesDialect",
     "OpenResponsesStreamDecoder",
     "SequencePolicy",
@@ -100,6 +101,16 @@ class HasDefaultBaseURL(Protocol):
     ``base_url`` uses it (``https://api.anthropic.com/v1``, ...)."""
 
     default_base_url: str
+
+
+@runtime_checkable
+class VendorDialect(Protocol):
+    """A dialect that speaks one vendor's API: ``gen_ai_provider_name`` is that vendor's GenAI
+    conventions name (``"anthropic"``, ``"gcp.gemini"``, ``"gcp.vertex_ai"``, ``"aws.bedrock"``),
+    which telemetry reports as ``gen_ai.provider.name`` (the provider's own label stays in
+    ``openresponses.provider``)."""
+
+    gen_ai_provider_name: str
 
 
 @runtime_checkable

@@ -38,6 +38,7 @@ from ._dialect import (
     OpenResponsesDialect,
     SigningDialect,
     StreamDecoder,
+    VendorDialect,
     event_batches,
 )
 from ._logs import protect_http_logs
@@ -83,7 +84,8 @@ class HTTPTransport:
         self._base_url = check_url(base_url, key=f"base_url of provider {provider!r}")
         self._dialect: Dialect = dialect if dialect is not None else OpenResponsesDialect()
         self._api_key = _check_key(api_key)
-        self._target = Target(provider=provider, base_url=display_url(self._base_url))
+        vendor = self._dialect.gen_ai_provider_name if isinstance(self._dialect, VendorDialect) else None
+        self._target = Target(provider=provider, base_url=display_url(self._base_url), system=vendor)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._headers = {
             "user-agent": f"openresponses-python/{__version__}",
