@@ -612,3 +612,20 @@ async def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
     assert not caught.value.retryable or isinstance(caught.value, APIConnectionError)
     assert requests == []  # nothing (no key) went over an unverified connection
     assert_no_secret(caught.value, [KEYS[0]])
+
+
+def test_no_repr_shows_a_key_or_a_url_password() -> None:
+    from openresponses import Client, Provider
+    from openresponses.transports.http import HTTPTransport
+
+    url = "http://user:pw-hunter2-secret@127.0.0.1:9/v1"
+    key = "sk-repr-secret-0123456789abcdef"
+    objects = [
+        Provider("a", url, api_key=key),
+        HTTPTransport(url, api_key=key),
+        AsyncClient(base_url=url, api_key=key),
+        Client(base_url=url, api_key=key),
+    ]
+    for value in objects:
+        text = repr(value)
+        assert key not in text and "pw-hunter2-secret" not in text, text

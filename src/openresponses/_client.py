@@ -519,4 +519,7 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         endpoint = f", endpoint={self._endpoint!r}" if self._endpoint is not None else ""
-        return f"AsyncClient(base_url={self.base_url!r}, middleware={list(self._middleware)!r}{endpoint})"
+        from ._redact import display_url  # no userinfo password in a repr
+
+        base_url = display_url(self.base_url) if self.base_url else self.base_url
+        return f"AsyncClient(base_url={base_url!r}, middleware={list(self._middleware)!r}{endpoint})"

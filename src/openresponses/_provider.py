@@ -28,6 +28,7 @@ from ._pipeline import (
     Request,
     compose,
 )
+from ._redact import display_url
 from .transports._dialect import HasDefaultBaseURL
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class Provider:
     def __repr__(self) -> str:
         parts = [f"{self.name!r}"]
         if self.base_url:
-            parts.append(f"base_url={self.base_url!r}")
+            parts.append(f"base_url={display_url(self.base_url)!r}")  # no userinfo password
         if self.model:
             parts.append(f"model={self.model!r}")
         if self.model_map:

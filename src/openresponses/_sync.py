@@ -490,4 +490,7 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self._async.base_url!r})"
+        from ._redact import display_url  # no userinfo password in a repr
+
+        base_url = self._async.base_url
+        return f"Client(base_url={display_url(base_url) if base_url else base_url!r})"
