@@ -11,7 +11,9 @@ Every error the library raises derives from :class:`OpenResponsesError`::
     │   ├── RateLimitError 429    ``.retry_after``
     │   └── InternalServerError 5xx
     ├── RequestValidationError    the call's parameters do not fit the spec (also ``ValueError``)
+    │   └── UnknownParameterError a misspelled keyword, with the closest name (also ``TypeError``)
     ├── ConfigError               a configuration file or option is invalid (also ``ValueError``)
+    ├── ClientClosedError         the client was closed (also ``RuntimeError``)
     ├── ProtocolError             malformed stream: offending bytes (truncated) + partial response
     ├── StreamError               the stream started, then went wrong
     │   ├── ResponseFailedError   an ``error`` event or ``response.failed``: spec error + partial response
@@ -20,6 +22,9 @@ Every error the library raises derives from :class:`OpenResponsesError`::
     │   ├── CircuitOpenError      ``.provider``, ``.reopens_in``
     │   └── RetryBudgetExhausted
     └── AllProvidersFailed        also an ``ExceptionGroup``: one entry per attempt, in order
+
+The one exception outside the tree is ``MissingExtraError``, an ``ImportError`` naming the extra
+to install when an optional dependency is missing.
 
 Whether an error is worth retrying is decided once, where it is born (``retryable``); retry,
 failover and circuit breaking read that flag. Middleware re-raise the original error with
