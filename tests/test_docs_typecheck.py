@@ -35,12 +35,6 @@ _FENCE = re.compile(
 )
 _MARK = re.compile(r"<!--\s*typecheck:\s*(?P<what>skip|continue)\s*-->\s*$")
 
-# Pages whose blocks do not type-check yet, with the owner who fixes them: strict xfail, so the
-# entry must go once the page is fixed. Never add a page here to make a new failure go away.
-PENDING: dict[str, str] = {
-    "reliability.md": "H8: the stack excerpt (base_url=...) is not Python to check: mark it typecheck: skip",
-}
-
 
 # Not from a page: the contract the docs rely on, checked in the same run (assert_type fails mypy
 # when the narrowed type differs). The page name below is its test's id.
@@ -239,15 +233,7 @@ def test_event_type_comparisons_narrow(mypy_errors: dict[str, list[str]]) -> Non
     assert not mypy_errors[CONTRACT], "\n".join(mypy_errors[CONTRACT])
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(page.name, marks=pytest.mark.xfail(strict=True, reason=PENDING[page.name]))
-        if page.name in PENDING
-        else page.name
-        for page in PAGES
-    ],
-)
+@pytest.mark.parametrize("page", [page.name for page in PAGES])
 def test_page_type_checks(page: str, mypy_errors: dict[str, list[str]]) -> None:
     errors = mypy_errors[page]
     assert not errors, f"{len(errors)} mypy --strict error(s) in {page}'s code blocks:\n" + "\n".join(errors)
