@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from openresponses import ConfigError, Provider
+from openresponses._provider import ADAPTER_DIALECTS
 from openresponses.proxies import PRESETS, Preset, ProxySettings, get_preset, parse_store
+from openresponses.proxies.presets import Api
 from openresponses.proxies.settings import ENV_SETTINGS, StoreSpec
 from openresponses.transports.chat_completions import ChatCompletionsDialect
 
@@ -25,20 +28,28 @@ def test_seed_ports_and_extra_presets() -> None:
 
 @pytest.mark.parametrize("preset", PRESETS.values(), ids=lambda p: p.name)
 def test_each_preset_is_usable(preset: Preset) -> None:
-    assert preset.base_url.startswith(("http://", "https://")) and preset.base_url.endswith("/v1")
-    assert preset.api in ("responses", "chat-completions")
+    assert preset.base_url.startswith(("http://", "https://"))
+    assert preset.api in get_args(Api)
     if preset.key_required:
         assert preset.api_key_env and preset.base_url.startswith("https://")
-    else:
+    elif preset.api in ("responses", "chat-completions"):
         assert preset.base_url.startswith("http://localhost"), "local servers need no key"
-    # The chat translation accepts the options, whichever API the preset defaults to.
-    ChatCompletionsDialect(**preset.dialect_options)
+    else:  # a vendor that authenticates another way (Vertex OAuth, AWS SigV4)
+        assert preset.base_url.startswith("https://")
+    if preset.api in ("responses", "chat-completions"):
+        assert preset.base_url.endswith("/v1")
+        # The chat translation accepts the options, whichever of the two APIs the preset defaults to.
+        ChatCompletionsDialect(**preset.dialect_options)
+    else:
+        assert preset.adapter() == preset.api
+        assert ADAPTER_DIALECTS[preset.adapter()]  # a registered, lazily imported dialect
     with pytest.raises(TypeError):
         preset.dialect_options["x"] = 1  # type: ignore[index]
 
 
 def test_native_presets_and_quirks() -> None:
-    assert {p.name for p in PRESETS.values() if p.api == "responses"} == {"openai", "openrouter"}
+    native = {p.name for p in PRESETS.values() if p.api == "responses"}
+    assert native == {"openai", "openrouter", "bedrock"}
     assert PRESETS["huggingface"].model == "tgi"
     assert PRESETS["ollama"].dialect_options["max_tokens_field"] == "max_tokens"
     assert PRESETS["openai"].dialect_options["max_tokens_field"] == "max_completion_tokens"
@@ -47,7 +58,7 @@ def test_native_presets_and_quirks() -> None:
 
 
 def test_docs_table_matches_presets() -> None:
-    rows = re.findall(r"^\| `(\w+)` \| (\d+) \| `([^`]+)` \| `([^`]+)` \|", DOCS.read_text(), re.MULTILINE)
+    rows = re.findall(r"^\| `([\w-]+)` \| (\d+) \| `([^`]+)` \| `([^`]+)` \|", DOCS.read_text(), re.MULTILINE)
     assert {name: (int(port), url, api) for name, port, url, api in rows} == {
         p.name: (p.port, p.base_url, p.api) for p in PRESETS.values()
     }

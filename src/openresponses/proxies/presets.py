@@ -183,6 +183,58 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 },
                 description="llama.cpp llama-server",
             ),
+            Preset(
+                "anthropic",
+                8008,
+                "https://api.anthropic.com/v1",
+                "anthropic",
+                api_key_env="ANTHROPIC_API_KEY",
+                key_required=True,
+                # Anthropic requires max_tokens: this is sent when a request has no max_output_tokens.
+                dialect_options={"max_tokens": 8192},
+                description="Anthropic Messages API (x-api-key, anthropic-version; docs/anthropic.md)",
+            ),
+            Preset(
+                "gemini",
+                8009,
+                "https://generativelanguage.googleapis.com/v1beta",
+                "gemini",
+                api_key_env="GEMINI_API_KEY",
+                key_required=True,
+                description="Google Gemini API (AI Studio key, x-goog-api-key; docs/gemini.md)",
+            ),
+            Preset(
+                "vertex",
+                8010,
+                # The global endpoint; a regional GOOGLE_CLOUD_LOCATION needs --base-url
+                # https://{location}-aiplatform.googleapis.com/v1 (docs/gemini.md).
+                "https://aiplatform.googleapis.com/v1",
+                "vertex",
+                description="Gemini on Vertex AI (OAuth: Application Default Credentials; "
+                "GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION; docs/gemini.md)",
+            ),
+            Preset(
+                "bedrock",
+                8011,
+                # Bedrock's own Responses API (passthrough); another region needs --base-url
+                # https://bedrock-runtime.{region}.amazonaws.com/openai/v1 (docs/bedrock.md).
+                "https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1",
+                "responses",
+                api_key_env="AWS_BEARER_TOKEN_BEDROCK",
+                key_required=True,
+                native_responses="yes (bedrock-runtime /openai/v1: synchronous, no server-side tools)",
+                stateful=True,
+                description="AWS Bedrock's Responses API (a Bedrock API key; docs/bedrock.md)",
+            ),
+            Preset(
+                "bedrock-converse",
+                8012,
+                # SigV4 signs for the region the host names; --base-url picks another (docs/bedrock.md).
+                "https://bedrock-runtime.us-east-1.amazonaws.com",
+                "bedrock-converse",
+                api_key_env="AWS_BEARER_TOKEN_BEDROCK",  # used when set, else SigV4 (AWS credential chain)
+                description="AWS Bedrock Converse API (SigV4 or a Bedrock API key; docs/bedrock.md)",
+            ),
         )
     }
 )
