@@ -21,6 +21,8 @@ EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
     "store": ("redis",),
     "cache": ("redis",),
     "check": ("jsonschema",),
+    "websocket": ("websockets",),
+    "vertex": ("google",),
 }
 """Top-level module names each extra provides (which missing module means which extra)."""
 

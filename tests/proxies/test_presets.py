@@ -189,3 +189,18 @@ async def test_default_stack_order() -> None:
         assert SummaryCompaction not in [type(layer) for layer in native.client.middleware]
     finally:
         await native.aclose()
+
+
+def test_the_vertex_preset_follows_the_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openresponses.proxies.upstream import _preset_provider
+
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "my-project-1")
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "europe-west4")
+    assert _preset_provider(ProxySettings(preset="vertex")).base_url == (
+        "https://europe-west4-aiplatform.googleapis.com/v1"
+    )
+    custom = ProxySettings(preset="vertex", base_url="http://127.0.0.1:9/v1")
+    assert _preset_provider(custom).base_url == "http://127.0.0.1:9/v1"  # --base-url wins
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    with pytest.raises(ConfigError, match="project"):
+        _preset_provider(ProxySettings(preset="vertex"))

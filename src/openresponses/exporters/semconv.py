@@ -156,6 +156,8 @@ METRIC_BREAKER_REJECTIONS = "openresponses.client.breaker.rejections"
 METRIC_CACHE_HITS = "openresponses.client.cache.hits"
 METRIC_CACHE_MISSES = "openresponses.client.cache.misses"
 METRIC_ATTEMPTS = "openresponses.client.attempts"
+METRIC_WEBSOCKET_TURNS = "openresponses.client.websocket.turns"
+METRIC_WEBSOCKET_RECONNECTS = "openresponses.client.websocket.reconnects"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,15 @@ with requires("Metrics", "otel"):
     from opentelemetry.metrics import MeterProvider
 
 from .._accumulate import Accumulator
-from .._decisions import BreakerChanged, BreakerRejected, CacheLookup, Decision, FailedOver, Retried
+from .._decisions import (
+    BreakerChanged,
+    BreakerRejected,
+    CacheLookup,
+    Decision,
+    FailedOver,
+    Recorded,
+    Retried,
+)
 from .._pipeline import AttrValue, Handler, Reply, Request, Target
 from .._streaming import EventStream, StreamEnd
 from .._version import __version__
@@ -126,6 +134,13 @@ class Metrics:
         self._attempts = meter.create_counter(
             sc.METRIC_ATTEMPTS, unit="{attempt}", description="Calls to upstream providers."
         )
+        self._ws_turns = meter.create_counter(
+            sc.METRIC_WEBSOCKET_TURNS, unit="{turn}", description="Turns sent over WebSocket connections."
+        )
+        self._ws_reconnects = meter.create_counter(
+            sc.METRIC_WEBSOCKET_RECONNECTS, unit="{reconnect}",
+            description="WebSocket connections reopened (by reason: age limit, server limit, drop).",
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Metrics(chunk_timing={self.chunk_timing!r})"
@@ -216,6 +231,11 @@ class _CallMetrics:
             )
         elif isinstance(decision, BreakerRejected):
             owner._rejections.add(1, {"openresponses.breaker.provider": decision.provider})
+        elif isinstance(decision, Recorded) and decision.name == "websocket.turn":
+            owner._ws_turns.add(1, dict(base))
+        elif isinstance(decision, Recorded) and decision.name == "websocket.reconnect":
+            reason = decision.values.get("reason")
+            owner._ws_reconnects.add(1, {"openresponses.websocket.reason": str(reason or "unknown")})
         elif isinstance(decision, CacheLookup):
             attrs = dict(base)
             if self.request.model:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._client import AsyncClient
 from .._errors import ConfigError
 from .._provider import Provider, dialect_for
+from ..transports._dialect import HasDefaultBaseURL
 from ._errors import MIN_SECRET_LENGTH, Redactor
 from .settings import ProxySettings, StoreSpec
 
@@ -104,9 +105,11 @@ def _preset_provider(settings: ProxySettings) -> Provider:
     dialect: Any = None
     if adapter != "open-responses":
         dialect = _dialect(preset.name, adapter, dict(preset.dialect_options))
+    # A vendor dialect computes its endpoint from its own settings (Vertex: the location).
+    vendor_url = dialect.default_base_url if isinstance(dialect, HasDefaultBaseURL) else None
     return Provider(
         preset.name,
-        settings.base_url or preset.base_url,
+        settings.base_url or vendor_url or preset.base_url,
         api_key_env=key_env if key_env is not None and _env_key(key_env) else None,
         model=settings.model or preset.model,
         adapter=adapter,
@@ -117,7 +120,9 @@ def _preset_provider(settings: ProxySettings) -> Provider:
 def _dialect(name: str, adapter: str, options: dict[str, Any]) -> Any:
     try:
         return dialect_for(adapter, **options)
-    except (ConfigError, ValueError) as exc:
+    except ConfigError:
+        raise  # names its own key (an unknown option, a missing project, ...)
+    except ValueError as exc:
         raise ConfigError(
             f"the {name} preset's dialect options are not accepted: {exc}", key="--preset"
         ) from exc
