@@ -19,6 +19,7 @@ from ._client import (
     CompactParams,
     CreateParams,
 )
+from ._connection import AsyncConnection, Connection, ConnectionBusyError
 from ._errors import (
     AllProvidersFailed,
     APIConnectionError,
@@ -71,6 +72,7 @@ __all__ = [
     "APITimeoutError",
     "AllProvidersFailed",
     "AsyncClient",
+    "AsyncConnection",
     "AsyncResponseStream",
     "AsyncResponses",
     "AsyncStreamManager",
@@ -88,6 +90,8 @@ __all__ = [
     "CompactResponse",
     "ConfigError",
     "ConflictError",
+    "Connection",
+    "ConnectionBusyError",
     "CreateParams",
     "CreateResponseBody",
     "EventStream",

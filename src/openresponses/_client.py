@@ -45,7 +45,9 @@ from .types.enums import IncludeValue, ServiceTier, Truncation
 if TYPE_CHECKING:
     import httpx
 
+    from ._connection import AsyncConnection
     from ._pipeline import Transport
+    from .transports.websocket import WebSocketTransport
 
 __all__ = ["AsyncClient", "AsyncResponses", "ClientClosedError", "CompactParams", "CreateParams"]
 
@@ -253,6 +255,27 @@ class AsyncResponses:
         )
         return AsyncStreamManager(self._client, request)
 
+    def connect(
+        self,
+        *,
+        base_url: str | None = None,
+        transport: WebSocketTransport | None = None,
+        **params: Unpack[CreateParams],
+    ) -> AsyncConnection:
+        """Open a WebSocket connection to ``/v1/responses`` (WebSocket mode, docs/websocket.md)::
+
+            async with client.responses.connect(model="m", tools=tools) as conn:
+                stream = await conn.create(input="Hi")
+                stream = await conn.create(input=[tool_output], continue_=True)
+
+        Each turn runs through this client's middleware and ends at the connection's socket.
+        ``params`` are body fields sent with every turn (``model``, ``instructions``, ``tools``,
+        ``store``, ...). The socket goes to ``base_url`` (default: the client's, with its key and
+        default headers) or through ``transport`` (a ``WebSocketTransport`` you configured).
+        Needs the ``websocket`` extra. Checked here: nothing is sent until the block is entered.
+        """
+        return self._client.connect(base_url=base_url, transport=transport, params=params)
+
     async def compact(
         self,
         *,
@@ -374,6 +397,7 @@ class AsyncClient:
         endpoint: Handler | None = None,
         max_retries: int | None = None,
     ) -> None:
+        self._socket_options: dict[str, Any] | None = None
         given = list(middleware)
         if endpoint is None and given and isinstance(given[-1], Endpoint):
             last = given.pop()  # the 0.1 spelling: Failover last in the middleware list
@@ -405,15 +429,19 @@ class AsyncClient:
                 check_http_client(http_client, "AsyncClient")
             from .transports.http import DEFAULT_TIMEOUT, HTTPTransport
 
+            key = config_api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
+            headers = config_headers(default_headers)
             # Built now, so a bad base URL or timeout fails here, not at the first call.
             self._transport = HTTPTransport(
                 self.base_url,
-                api_key=config_api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY)),
+                api_key=key,
                 provider=provider,
                 timeout=DEFAULT_TIMEOUT if timeout is None else config_timeout(timeout),
-                headers=config_headers(default_headers),
+                headers=headers,
                 http_client=http_client,
             )
+            # What responses.connect() needs to open a WebSocket to the same server.
+            self._socket_options = {"api_key": key, "provider": provider, "headers": headers}
         elif http_client is not None:
             raise ConfigError(
                 "http_client is used by the built-in HTTP transport only; with transport= or "
@@ -491,6 +519,40 @@ class AsyncClient:
             ),
             context=CallContext(),
         )
+
+    def connect(
+        self,
+        *,
+        base_url: str | None = None,
+        transport: WebSocketTransport | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncConnection:
+        """A WebSocket connection whose turns run through this client's middleware (see
+        ``responses.connect``). ``ConfigError`` when there is nowhere to connect to."""
+        from ._connection import AsyncConnection, check_turn_params
+
+        defaults = dict(params or {})
+        check_turn_params("connect", defaults)
+        self.build_request(defaults, stream=False)  # the defaults must make a valid body
+        if self._closed:
+            raise ClientClosedError("The client was closed: create a new one to make more calls.")
+        if transport is not None and base_url is not None:
+            raise ConfigError("pass base_url=... or transport=..., not both", key="connect")
+        if transport is None:
+            from .transports.websocket import WebSocketTransport
+
+            # The client's key and headers go only to the client's own server.
+            own = self._socket_options is not None and base_url in (None, self.base_url)
+            options = dict(self._socket_options or {}) if own else {}
+            url = base_url or (self.base_url if own else None)
+            if url is None:
+                raise ConfigError(
+                    "connect() needs a base URL: this client was built with transport= or endpoint=, so "
+                    "pass connect(base_url=...) or connect(transport=WebSocketTransport(...))",
+                    key="base_url",
+                )
+            transport = WebSocketTransport(url, **options)
+        return AsyncConnection(self, transport, defaults)
 
     async def send(self, request: Request) -> Reply:
         """Run a request through the middleware and transport."""

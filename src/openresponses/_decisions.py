@@ -171,19 +171,30 @@ class TimedOut(Decision):
 
 @dataclass(frozen=True, slots=True)
 class CacheLookup(Decision):
-    """A cache lookup: ``hit``, and the ``similarity`` of a semantic hit."""
+    """A cache lookup: ``hit``, and the ``similarity`` of a semantic hit.
+
+    ``layer`` is ``exact`` or ``semantic`` on a hit; ``status`` the outcome as a proxy's
+    ``X-Cache-Status`` says it (``HIT``, ``SEMANTIC-HIT``, ``MISS``, ``BYPASS``, ``REFRESH``);
+    ``namespace`` a short hash of the namespace (never a credential); ``reason`` why a call
+    bypassed the cache (``header``, ``sampled``, ``previous_response_id``, ...).
+    """
 
     kind: ClassVar[str] = "cache"
     hit: bool
     similarity: float | None = None
     layer: str | None = None
+    status: str | None = None
+    namespace: str | None = None
+    reason: str | None = None
 
     def attributes(self) -> Mapping[str, AttrValue]:
         attrs: dict[str, AttrValue] = {"hit": self.hit}
         if self.similarity is not None:
             attrs["similarity"] = self.similarity
-        if self.layer is not None:
-            attrs["layer"] = self.layer
+        for name in ("layer", "status", "namespace", "reason"):
+            value = getattr(self, name)
+            if value is not None:
+                attrs[name] = value
         return attrs
 
 

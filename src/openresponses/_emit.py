@@ -17,9 +17,11 @@ from typing import Any
 from ._accumulate import Accumulator
 from ._emit_replay import emit_item, emit_terminal
 from ._emit_state import (
+    ARGUMENTS_DELTA,
     DELTA,
     DONE,
     EMPTY_PART,
+    SUMMARY_DELTA,
     OpenItem,
     full_usage,
     new_id,
@@ -28,7 +30,6 @@ from ._emit_state import (
     validated_event,
 )
 from .types import CreateResponseBody, Response, StreamEvent
-from .types.events import FunctionCallArgumentsDeltaEvent, ReasoningSummaryTextDeltaEvent
 
 __all__ = ["EventBuilder", "emit_response", "new_id", "parse_event_dict", "response_skeleton"]
 
@@ -264,22 +265,27 @@ class EventBuilder:
     def delta(self, index: int, part_type: str, delta: str) -> StreamEvent:
         """A content delta into the open ``part_type`` part of item ``index`` (opening the part
         if another or none is open): ``text``, ``refusal`` and ``reasoning_text`` by part type."""
-        # The hot path: no validation (every field is ours), one model_construct per delta.
+        # The hot path: no validation (every field is ours), no per-call default resolution
+        # (``constructor``), the accumulator fed inline.
         state = self._open.get(index)
         if state is None or state.part_type != part_type:
             state = self._start_part(index, part_type)
         state.part.append(delta)
-        cls, etype = DELTA[part_type]
-        event = cls.model_construct(
-            type=etype,
-            sequence_number=self._seq,
-            item_id=state.item_id,
-            output_index=index,
-            content_index=state.content_index,
-            delta=delta,
+        make, etype = DELTA[part_type]
+        event: StreamEvent = make(
+            {
+                "type": etype,
+                "sequence_number": self._seq,
+                "item_id": state.item_id,
+                "output_index": index,
+                "content_index": state.content_index,
+                "delta": delta,
+            }
         )
         self._seq += 1
-        return self._emit(event)
+        self.accumulator.feed(event)
+        self._events.append(event)
+        return event
 
     def text(self, index: int, delta: str) -> StreamEvent:
         """An ``output_text.delta`` (opens a text part if none is open)."""
@@ -332,13 +338,15 @@ class EventBuilder:
         chunks = state.summary
         assert chunks is not None
         chunks.append(delta)
-        event = ReasoningSummaryTextDeltaEvent.model_construct(
-            type="response.reasoning_summary_text.delta",
-            sequence_number=self._seq,
-            item_id=state.item_id,
-            output_index=index,
-            summary_index=state.summary_index,
-            delta=delta,
+        event: StreamEvent = SUMMARY_DELTA(
+            {
+                "type": "response.reasoning_summary_text.delta",
+                "sequence_number": self._seq,
+                "item_id": state.item_id,
+                "output_index": index,
+                "summary_index": state.summary_index,
+                "delta": delta,
+            }
         )
         self._seq += 1
         return self._emit(event)
@@ -362,12 +370,14 @@ class EventBuilder:
         if state.args is None:
             state.args = []
         state.args.append(delta)
-        event = FunctionCallArgumentsDeltaEvent.model_construct(
-            type="response.function_call_arguments.delta",
-            sequence_number=self._seq,
-            item_id=state.item_id,
-            output_index=index,
-            delta=delta,
+        event: StreamEvent = ARGUMENTS_DELTA(
+            {
+                "type": "response.function_call_arguments.delta",
+                "sequence_number": self._seq,
+                "item_id": state.item_id,
+                "output_index": index,
+                "delta": delta,
+            }
         )
         self._seq += 1
         return self._emit(event)

@@ -126,13 +126,17 @@ class CallContext:
     reply (set when an attempt succeeds); ``observers`` get decisions and attempts;
     ``deadline`` is an absolute ``time.monotonic()`` time set by ``Timeout`` for inner layers.
     State that only some layers may see travels on the :class:`Request` instead (it is scoped:
-    ``Request.within_failover`` is true only below a ``Failover``).
+    ``Request.within_failover`` is true only below a ``Failover``). ``credential`` is the
+    fingerprint (a keyed hash, never the key: see ``openresponses._credential``) of the
+    credential the call is made with, when whoever built the call knows it (a proxy's inbound
+    key); read :attr:`Request.credential`, which also sees per-call credential headers.
     """
 
     observers: list[CallObserver] = field(default_factory=list)
     attempts: int = 0
     provider: str | None = None
     deadline: float | None = None
+    credential: str | None = None
 
     @overload
     def record(self, decision: Decision, /) -> None: ...
@@ -206,6 +210,18 @@ class Request:
     def model(self) -> str | None:
         """The requested model, if any."""
         return self.body.model
+
+    @property
+    def credential(self) -> str | None:
+        """The fingerprint of the credential this call is made with (never the key), if known.
+
+        A per-call credential header (``authorization``, ``x-api-key``, ...) wins, as it does on
+        the wire; else ``context.credential``. ``None`` means "the transport's own key": find it
+        with ``openresponses._credential.credential_of(handler)``.
+        """
+        from ._credential import header_credential
+
+        return header_credential(self.headers) or self.context.credential
 
     def __repr__(self) -> str:
         return (

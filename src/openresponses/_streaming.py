@@ -5,8 +5,10 @@ Middleware observe it with ``tap(on_event, on_end)`` (``on_end`` fires exactly o
 terminal event, on error, or when the stream is closed or dropped early; ``deltas=False`` spares
 the call per output delta to observers that only count them: ``accumulator`` does), pull ahead with
 ``prime()`` (retry and failover commit only once a content event is buffered), bound it with
-``limit()`` (first-event, idle and total deadlines), or transform it by building a new
-``EventStream`` over their own async generator.
+``limit()`` (first-event, idle and total deadlines), rewrite the ``response`` its lifecycle and
+terminal events carry (``patch_responses``), await something before a successful end is handed
+over (``before_terminal``: a store write), or transform it by building a new ``EventStream`` over
+their own async generator.
 
 The stream ends itself at the terminal event (``response.completed`` / ``incomplete`` /
 ``failed``) and releases the connection without waiting for ``[DONE]``. An ``error`` event or
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
+import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -44,7 +48,15 @@ from .types import Response, StreamEvent
 from .types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
 from .types.events import TERMINAL_EVENT_TYPES as _TERMINAL
 
-__all__ = ["AsyncResponseStream", "EventStream", "OnEnd", "OnEvent", "StreamEnd", "committed"]
+__all__ = [
+    "AsyncResponseStream",
+    "BeforeTerminal",
+    "EventStream",
+    "OnEnd",
+    "OnEvent",
+    "StreamEnd",
+    "committed",
+]
 
 logger = logging.getLogger("openresponses")
 
@@ -53,6 +65,10 @@ _WATCHED = _LIFECYCLE | _TERMINAL | {"error"}
 # Events whose delivery does more than count and notify: failures raise, terminals end the stream.
 _SPECIAL = frozenset({"error", "response.failed"}) | _TERMINAL
 _DELTAS = DELTA_TYPES
+# The events that carry a whole ``response`` (what patch_responses rewrites).
+_RESPONSES = _LIFECYCLE | _TERMINAL
+# The successful ends (what before_terminal hooks wait for).
+_SUCCESS = _TERMINAL - {"response.failed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +88,7 @@ class StreamEnd:
 
 OnEvent = Callable[[StreamEvent], None]
 OnEnd = Callable[[StreamEnd], None]
+BeforeTerminal = Callable[[StreamEvent, "EventStream"], Awaitable[None]]
 Source = AsyncIterator[Sequence[StreamEvent]]
 R = TypeVar("R")
 
@@ -87,6 +104,7 @@ class EventStream:
     __slots__ = (
         "__weakref__",
         "_acc",
+        "_before_terminal",
         "_buffer",
         "_content_seen",
         "_deadline",
@@ -95,15 +113,23 @@ class EventStream:
         "_exhausted",
         "_failing",
         "_feeds",
+        "_fired",
         "_first_event",
         "_idle",
         "_limited",
         "_on_delta",
         "_on_end",
         "_on_event",
+        "_patch",
         "_pending",
+        "_pull_at",
+        "_pull_base",
+        "_pull_task",
         "_source",
         "_tapped",
+        "_watch",
+        "_watch_at",
+        "_watch_cb",
         "delivered",
         "provider",
     )
@@ -117,6 +143,8 @@ class EventStream:
         self._on_delta: list[OnEvent] = []  # the taps that want output deltas too
         self._tapped = False
         self._on_end: list[OnEnd] = []
+        self._patch: Callable[[StreamEvent], StreamEvent] | None = None
+        self._before_terminal: list[BeforeTerminal] = []
         self._pending: BaseException | None = None
         self._exhausted = False
         self._failing = False  # an error / response.failed event is buffered
@@ -127,6 +155,14 @@ class EventStream:
         self._idle: float | None = None
         self._deadline: float | None = None
         self._limited = False  # any of the three limits set
+        # The limits' one timer (see _next_source_batch) and the pull it watches.
+        self._watch: asyncio.TimerHandle | None = None
+        self._watch_at = 0.0
+        self._watch_cb: Callable[[], None] | None = None
+        self._pull_task: asyncio.Task[Any] | None = None
+        self._pull_at = 0.0
+        self._pull_base = 0
+        self._fired = False
         #: Events handed to the consumer so far.
         self.delivered = 0
         #: Name of the provider serving this stream (set by transports and failover).
@@ -184,6 +220,72 @@ class EventStream:
             self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
         self._limited = self._first_event is not None or self._idle is not None or self._deadline is not None
         return self
+
+    def patch_responses(self, patch: Callable[[StreamEvent], StreamEvent]) -> EventStream:
+        """Replace every lifecycle and terminal event (the ones carrying ``response``) by
+        ``patch(event)`` as it is received, before the accumulator and any tap see it. Returns
+        this stream.
+
+        For a layer that rewrites what the caller's copy of the response says (``Stateful``:
+        ``previous_response_id``, ``store``) without wrapping the stream in another one (a
+        generator hop, a batch copy and a second accumulation per network chunk). Events
+        already buffered are patched too, and event taps would see the patched events, so it
+        needs a stream that is ``patchable``: ``RuntimeError`` otherwise (wrap the stream then).
+        ``on_end`` taps get the patched response in ``StreamEnd.response``. Patches installed
+        one after another apply in that order.
+        """
+        if not self.patchable:
+            raise RuntimeError(
+                "patch_responses: only before the first event is delivered, before any event tap, on a "
+                "stream that is not mirroring another (wrap the stream instead)"
+            )
+        previous = self._patch
+        if previous is not None:
+            first = previous
+
+            def patch_both(event: StreamEvent) -> StreamEvent:
+                return patch(first(event))
+
+            self._patch = patch_both
+        else:
+            self._patch = patch
+        buffer = self._buffer
+        for position, event in enumerate(buffer):
+            if event.type in _RESPONSES:
+                patched = buffer[position] = patch(event)
+                # The accumulator took the original: a response event only sets what the
+                # response is (its base or its final state), so feeding the patched one replaces it.
+                self._acc.feed(patched)
+        return self
+
+    @property
+    def patchable(self) -> bool:
+        """Whether ``patch_responses`` may be called: nothing delivered yet, no event tap
+        installed (it would see the patched events instead of the upstream's), and the stream
+        feeds its own accumulator (not ``mirroring``)."""
+        return not self.delivered and not self._tapped and self._feeds and not self._ended
+
+    def before_terminal(self, hook: BeforeTerminal) -> EventStream:
+        """``await hook(event, stream)`` before a successful end is handed over. Returns this stream.
+
+        Runs once, when the consumer reaches ``response.completed`` or ``response.incomplete``,
+        before any tap sees it and before the stream ends; never for a failure or for a stream
+        that is cut, closed or dropped before its end. ``stream.snapshot()`` is then the final
+        response. For a layer that must finish something first: ``Stateful`` writes the
+        response to its store, so that once a caller has seen ``completed`` any process sharing
+        the store can continue the chain. Errors are logged and swallowed, as for taps;
+        cancellation propagates (the terminal event stays undelivered).
+        """
+        self._before_terminal.append(hook)
+        return self
+
+    async def _run_before_terminal(self, event: StreamEvent) -> None:
+        hooks, self._before_terminal = self._before_terminal, []
+        for hook in hooks:
+            try:
+                await hook(event, self)
+            except Exception:
+                logger.exception("before_terminal hook %r failed", hook)
 
     async def prime(self) -> None:
         """Pull events until a content event (or the end) is buffered, raising any failure.
@@ -254,6 +356,12 @@ class EventStream:
         event = buffer.popleft()
         etype = event.type
         if etype in _SPECIAL:
+            if self._before_terminal and etype in _SUCCESS:
+                try:
+                    await self._run_before_terminal(event)
+                except BaseException:
+                    buffer.appendleft(event)  # cancelled: the terminal is still to be delivered
+                    raise
             return self._deliver(event)
         # The hot path (deltas), inlined: count, notify taps, hand over.
         self.delivered += 1
@@ -282,6 +390,8 @@ class EventStream:
             if self._pending is not None or self._exhausted:
                 self._raise_end()
             await self._fill()
+        if self._before_terminal and not self._failing and buffer[-1].type in _SUCCESS:
+            await self._run_before_terminal(buffer[-1])  # a terminal can only be last
         if not self._tapped and not self._failing:
             # Nothing to do event by event: hand the buffer over (a terminal can only be last).
             batch = list(buffer)
@@ -442,7 +552,10 @@ class EventStream:
             return False
         feed = self._acc.feed if self._feeds else None
         append = self._buffer.append
+        patch = self._patch
         for event in batch:
+            if patch is not None and event.type in _RESPONSES:
+                event = patch(event)
             if feed is not None:
                 try:
                     feed(event)
@@ -469,29 +582,89 @@ class EventStream:
         return False
 
     async def _next_source_batch(self) -> Sequence[StreamEvent]:
-        waits: list[tuple[float, str, float]] = []
+        """One pull from the source under the limits (``limit()``).
+
+        Why not ``asyncio.timeout`` per pull: that schedules and cancels a timer per network
+        chunk (a heap push, a cancelled handle, a context manager: several µs per chunk on a
+        proxy's hot path). Here one timer (``_watch``) stands for the whole stream: a pull only
+        records when it must end (``_pull_at``) and arms the timer if none is due before that.
+        When the timer fires it cancels the pulling task if that pull is overdue, else re-arms
+        itself for the current pull's end (the idle limit moves on with every chunk). A pull that
+        is cancelled this way raises ``APITimeoutError`` naming the limit, as before; a cancel
+        from elsewhere propagates (``cancelling()`` counts, as ``asyncio.timeout`` does).
+        """
         now = time.monotonic()
+        when = which = None
+        limit = -1.0
         if self._first_event is not None and not self._content_seen:
-            waits.append((now + self._first_event, "first_event", self._first_event))
-        if self._idle is not None:
-            waits.append((now + self._idle, "idle", self._idle))
-        if self._deadline is not None:
-            waits.append((self._deadline, "total", -1.0))
-        if not waits:
+            when, which, limit = now + self._first_event, "first_event", self._first_event
+        if self._idle is not None and (when is None or now + self._idle < when):
+            when, which, limit = now + self._idle, "idle", self._idle
+        if self._deadline is not None and (when is None or self._deadline < when):
+            when, which, limit = self._deadline, "total", -1.0
+        if when is None:
             return await self._source.__anext__()
-        when, which, limit = min(waits)
+        loop = asyncio.get_running_loop()
+        expiry = loop.time() + (when - now)
+        task = asyncio.current_task()
+        assert task is not None
+        watch = self._watch
+        if watch is None or self._watch_at > expiry:
+            if watch is not None:
+                watch.cancel()
+            if self._watch_cb is None:
+                self._watch_cb = functools.partial(_watch_fired, weakref.ref(self))
+            self._watch = loop.call_at(expiry, self._watch_cb)
+            self._watch_at = expiry
+        self._pull_at = expiry
+        self._pull_base = task.cancelling()
+        self._pull_task = task
         try:
-            async with asyncio.timeout_at(asyncio.get_running_loop().time() + (when - now)):
-                return await self._source.__anext__()
+            return await self._source.__anext__()
+        except asyncio.CancelledError:
+            if not self._fired:
+                raise
+            self._fired = False
+            if task.uncancel() > self._pull_base:
+                raise  # cancelled from elsewhere too: that cancel wins
+            timed_out = True
         except TimeoutError as exc:
             if isinstance(exc, OpenResponsesError):
                 raise
-            await self._close_source()
-            raise APITimeoutError(
-                which,  # type: ignore[arg-type]
-                limit if limit >= 0 else None,
-                provider=self.provider,
-            ) from None
+            timed_out = True  # a plain TimeoutError from the source is reported as this limit
+        finally:
+            self._pull_task = None
+            if self._fired:  # fired as the pull ended some other way: take the cancel back
+                self._fired = False
+                task.uncancel()
+        assert timed_out
+        await self._close_source()
+        raise APITimeoutError(
+            which,  # type: ignore[arg-type]
+            limit if limit >= 0 else None,
+            provider=self.provider,
+        ) from None
+
+    def _on_watch(self) -> None:
+        """The stream's timer fired: cancel an overdue pull, or wait for the current one's end."""
+        self._watch = None
+        task = self._pull_task
+        if task is None:
+            return  # no pull in progress: the next one arms the timer again
+        if self._pull_at > self._watch_at:
+            # Armed for an earlier pull; this one may run until its own end.
+            self._watch = asyncio.get_running_loop().call_at(self._pull_at, self._watch_cb)  # type: ignore[arg-type]
+            self._watch_at = self._pull_at
+            return
+        if not task.done() and not self._fired:
+            self._fired = True
+            task.cancel()
+
+    def _stop_watch(self) -> None:
+        watch = self._watch
+        if watch is not None:
+            self._watch = None
+            watch.cancel()
 
     def _raise_end(self) -> None:
         pending = self._pending
@@ -528,6 +701,8 @@ class EventStream:
             return
         self._ended = True
         self._buffer.clear()
+        if self._watch is not None:
+            self._stop_watch()
         if not self._on_end:
             return
         end = StreamEnd(error, abandoned, self.snapshot(), self.delivered)
@@ -543,6 +718,8 @@ class EventStream:
             logger.exception("stream end tap %r failed", callback)
 
     async def _close_source(self) -> None:
+        if self._watch is not None:
+            self._stop_watch()  # nothing is pulled from a closed source
         source = self._source
         if self._dropped and inspect.isasyncgen(source):
             # Garbage-collected with its stream (a wrapper's finally got here through an
@@ -556,6 +733,14 @@ class EventStream:
                 await close()
             except Exception:
                 logger.debug("closing the stream source failed", exc_info=True)
+
+
+def _watch_fired(ref: weakref.ref[EventStream]) -> None:
+    # Through a weak reference: a pending timer must not keep a dropped stream (and its spans)
+    # alive until the limit runs out.
+    stream = ref()
+    if stream is not None:
+        stream._on_watch()
 
 
 async def committed(reply: R) -> R:

@@ -31,7 +31,9 @@ from .types import CompactResponse, Response, StreamEvent
 if TYPE_CHECKING:
     import httpx
 
+    from ._connection import Connection
     from ._pipeline import Endpoint, Handler, Middleware, Transport
+    from .transports.websocket import WebSocketTransport
 
 __all__ = ["Client", "ResponseStream", "Responses"]
 
@@ -367,6 +369,24 @@ class Responses:
             return stream
 
         return _StreamManager(open_stream)
+
+    def connect(
+        self,
+        *,
+        base_url: str | None = None,
+        transport: WebSocketTransport | None = None,
+        **params: Unpack[CreateParams],
+    ) -> Connection:
+        """A WebSocket connection (see ``AsyncResponses.connect``): ``with ... as conn:``.
+
+        Checked here, in the calling thread; the socket opens on entering the block (or at the
+        first turn). It runs on this client's background loop, so closing the client closes it.
+        """
+        from ._connection import Connection
+
+        connection = self._client.async_client.connect(base_url=base_url, transport=transport, params=params)
+        runner, _ = self._client._ensure()
+        return Connection(connection, runner)
 
     def compact(
         self,

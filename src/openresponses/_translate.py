@@ -114,6 +114,8 @@ class StreamTranslator:
 
         Every other method calls it first, so adapters need not.
         """
+        if self._started and self._status is None:
+            return []  # every chunk calls it: no drain, no new list
         self._begin()
         return self.builder.drain()
 
@@ -134,9 +136,15 @@ class StreamTranslator:
             self._current = None
 
     def _message_delta(self, part_type: str, delta: str, key: Hashable) -> list[StreamEvent]:
-        _require_str(delta, "delta")
-        self._begin()
-        index = self._content_item("message", key)
+        if type(delta) is not str:
+            _require_str(delta, "delta")
+        if not self._started or self._status is not None:
+            self._begin()
+        current = self._current
+        if current is not None and current.kind == "message" and (key is None or current.key == key):
+            index = current.index  # the open message (the per-delta case): _content_item inlined
+        else:
+            index = self._content_item("message", key)
         if delta:
             self.builder.delta(index, part_type, delta)
         elif self.builder.part_type(index) != part_type:

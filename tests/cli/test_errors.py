@@ -88,7 +88,8 @@ def test_ask_without_base_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     monkeypatch.delenv("OPENRESPONSES_BASE_URL", raising=False)
     assert main(["ask", "hi", "--model", "m"]) == 2
     assert (
-        _one_error_line(capsys.readouterr().err) == "error: --base-url or OPENRESPONSES_BASE_URL is required"
+        _one_error_line(capsys.readouterr().err)
+        == "error: --base-url, --preset, --config or OPENRESPONSES_BASE_URL is required"
     )
 
 

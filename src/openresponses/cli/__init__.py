@@ -1,4 +1,4 @@
-"""Command line: ``openresponses demo | ask | serve-scripted | check | proxy``.
+"""Command line: ``openresponses create (chat, ask) | demo | serve-scripted | check | proxy``.
 
 Only the standard library is used here (argparse); each command imports what it needs lazily, so
 ``python -m openresponses --help`` stays fast and needs no optional extra.
@@ -39,13 +39,8 @@ class CommandError(Exception):
 _DEMO_EXAMPLES = """examples:
   openresponses demo              everything runs on 127.0.0.1; nothing leaves the machine
   openresponses demo --no-color   plain output (also when NO_COLOR is set or stdout is not a terminal)
-"""
-
-_ASK_EXAMPLES = """examples:
-  openresponses ask "Write a haiku about TCP." --model qwen3:8b --base-url http://127.0.0.1:8003/v1
-  OPENRESPONSES_BASE_URL=http://127.0.0.1:8001/v1 openresponses ask "Hi" --model m
-  openresponses ask "Why is the sky blue?" --model gpt-5 --reasoning low --instructions "Be brief."
-  (the API key comes from OPENRESPONSES_API_KEY; reasoning goes to stderr, the answer to stdout)
+  openresponses demo --otlp http://localhost:4318    also export the traces to Jaeger / a collector
+  (the trace sections need the otel extra; without it they say so in one line and the rest runs)
 """
 
 _SERVE_EXAMPLES = """examples:
@@ -53,6 +48,77 @@ _SERVE_EXAMPLES = """examples:
   openresponses serve-scripted --port 0            any free port (printed on start)
   openresponses serve-scripted --text "Pong." --reasoning "" --event-delay 0
 """
+
+
+# Examples for the commands whose parsers live in their own modules: (the option shown, the line).
+# A line is shown only when its option exists, so a flag another module adds later shows up
+# here once it exists; tests/cli checks that every option of every command has an example.
+_MORE_EXAMPLES: dict[str, list[tuple[str | None, str]]] = {
+    "check": [
+        (None, "openresponses check http://127.0.0.1:8080/v1            every check, a table of results"),
+        ("--model", "openresponses check http://127.0.0.1:8080/v1 --model qwen3:8b"),
+        ("--api-key-env", "openresponses check https://api.example.com/v1 --api-key-env EXAMPLE_KEY"),
+        ("--filter", "openresponses check http://127.0.0.1:8080/v1 --filter basic,stream*"),
+        ("--json", "openresponses check http://127.0.0.1:8080/v1 --json > results.json"),
+        ("--timeout", "openresponses check http://127.0.0.1:8080/v1 --timeout 120   slow local models"),
+        ("--list", "openresponses check --list                             the check ids"),
+        ("--websocket", "openresponses check http://127.0.0.1:8080/v1 --websocket   the WebSocket mode too"),
+    ],
+    "proxy": [
+        (
+            "--preset",
+            "openresponses proxy --preset ollama                     127.0.0.1:8003 in front of Ollama",
+        ),
+        (
+            "--list-presets",
+            "openresponses proxy --list-presets                       ports, URLs, key variables",
+        ),
+        ("--model", "openresponses proxy --preset ollama --model qwen3:8b     force one model"),
+        ("--base-url", "openresponses proxy --preset vllm --base-url http://gpu:8000/v1"),
+        ("--api", "openresponses proxy --preset ollama --api responses     Ollama's own /v1/responses"),
+        (
+            "--upstream-api-key-env",
+            "openresponses proxy --preset openai --upstream-api-key-env TEAM_OPENAI_KEY",
+        ),
+        ("--config", "openresponses proxy --config openresponses.toml          a fallback chain from a file"),
+        ("--chain", "openresponses proxy --config openresponses.toml --chain local_only"),
+        ("--host", "openresponses proxy --preset ollama --host 0.0.0.0 --api-key-env PROXY_KEY"),
+        ("--port", "openresponses proxy --preset ollama --port 0           any free port (printed)"),
+        (
+            "--api-key-env",
+            "openresponses proxy --preset openai --api-key-env PROXY_KEY   callers send Bearer $PROXY_KEY",
+        ),
+        ("--workers", "openresponses proxy --preset openai --workers 4 --store sqlite:/var/lib/or/state.db"),
+        ("--store", "openresponses proxy --preset ollama --store none        no previous_response_id state"),
+        (
+            "--redis-url",
+            "openresponses proxy --preset openai --workers 4 --redis-url redis://127.0.0.1:6379/0",
+        ),
+        ("--max-body", "openresponses proxy --preset ollama --max-body 64MiB"),
+        ("--log-level", "openresponses proxy --preset ollama --log-level debug"),
+        (
+            "--trace",
+            "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 openresponses proxy --preset ollama --trace",
+        ),
+        (
+            "--first-event-timeout",
+            "openresponses proxy --preset ollama --first-event-timeout 120   slow to load",
+        ),
+        ("--idle-timeout", "openresponses proxy --preset ollama --idle-timeout none"),
+        ("--total-timeout", "openresponses proxy --preset openai --total-timeout 600"),
+        (
+            "--retries",
+            "openresponses proxy --preset openai --retries 3            attempts, the first included",
+        ),
+    ],
+}
+
+
+def _add_examples(parser: argparse.ArgumentParser, command: str) -> None:
+    options = {option for action in parser._actions for option in action.option_strings}
+    lines = [line for option, line in _MORE_EXAMPLES[command] if option is None or option in options]
+    parser.epilog = "examples:\n" + "".join(f"  {line}\n" for line in lines)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def _debug_flag() -> argparse.ArgumentParser:
@@ -87,27 +153,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-color", action="store_true", help="plain output")
 
-    ask = sub.add_parser(
-        "ask",
-        help="stream one answer from an Open Responses server",
-        parents=debug,
-        epilog=_ASK_EXAMPLES,
-        formatter_class=raw,
+    demo.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="also send the traces over OTLP/HTTP, e.g. http://localhost:4318 (Jaeger, any collector)",
     )
-    ask.add_argument("prompt", help="the user message")
-    ask.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENRESPONSES_BASE_URL"),
-        help="the server's base URL, e.g. http://127.0.0.1:8001/v1 (default: $OPENRESPONSES_BASE_URL)",
-    )
-    ask.add_argument("--model", required=True, help="the model name, e.g. qwen3:8b")
-    ask.add_argument("--instructions", default=None, help='a system prompt, e.g. "Answer in French."')
-    ask.add_argument(
-        "--reasoning",
-        choices=["none", "low", "medium", "high", "xhigh"],
-        default=None,
-        help="reasoning effort, e.g. low (asks for a summary too)",
-    )
+
+    from .create import add_create_parser  # stdlib only at import; the client loads on use
+
+    add_create_parser(sub, debug)
 
     serve = sub.add_parser(
         "serve-scripted",
@@ -136,6 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     from .proxy import add_proxy_parser  # stdlib only; Starlette and uvicorn load on use
 
     add_proxy_parser(sub)
+    for command in _MORE_EXAMPLES:
+        _add_examples(sub.choices[command], command)
     return parser
 
 
@@ -212,14 +268,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from .demo import run_demo
 
-        color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+        color = sys.stdout.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
+        if args.otlp:
+            return asyncio.run(run_demo(color=color, otlp=args.otlp))
         return asyncio.run(run_demo(color=color))
-    if args.command == "ask":
-        from .ask import run_ask
+    if args.command in ("create", "chat", "ask"):
+        from .create import run_create
 
-        if not args.base_url:
-            raise CommandError("--base-url or OPENRESPONSES_BASE_URL is required", EXIT_USAGE)
-        return asyncio.run(run_ask(args))
+        return asyncio.run(run_create(args))
     if args.command == "check":
         from .check import run_check
 

@@ -46,6 +46,11 @@ def add_check_parser(sub: Any) -> None:
     check.add_argument("--json", action="store_true", help="print the results as JSON")
     check.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP exchange (default 60)")
     check.add_argument("--list", action="store_true", help="list the checks and exit")
+    check.add_argument(
+        "--websocket",
+        action="store_true",
+        help="also run the WebSocket-mode checks on /v1/responses (needs the 'websocket' extra)",
+    )
 
 
 def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -57,8 +62,13 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     except ImportError as exc:  # pragma: no cover - depends on the environment
         print(f"error: {exc}", file=err)
         return 2
+    checks = (
+        (*compliance.CHECKS, *compliance.WS_CHECKS)
+        if getattr(args, "websocket", False)
+        else compliance.CHECKS
+    )
     if args.list:
-        for check in compliance.CHECKS:
+        for check in checks:
             print(f"{check.id:<24} {check.title}", file=out)
         return 0
     if not args.url:
@@ -80,7 +90,12 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     try:
         results = asyncio.run(
             compliance.arun_checks(
-                args.url, model=args.model, api_key=api_key, filter=args.filter, timeout=args.timeout
+                args.url,
+                model=args.model,
+                api_key=api_key,
+                filter=args.filter,
+                timeout=args.timeout,
+                checks=checks,
             )
         )
     except ValueError as exc:

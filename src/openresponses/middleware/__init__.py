@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._extras import requires
 
 if TYPE_CHECKING:
+    from .cache import SemanticCache
     from .circuit_breaker import CircuitBreaker
     from .failover import Failover
     from .metrics import Metrics
@@ -33,6 +34,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryPolicy",
+    "SemanticCache",
     "Stateful",
     "Timeout",
     "Tracing",
@@ -45,6 +47,7 @@ _MODULES = {
     "Retry": "retry",
     "RetryBudget": "retry",
     "RetryPolicy": "retry",
+    "SemanticCache": "cache",
     "Stateful": "stateful",
     "Timeout": "timeout",
     "Tracing": "tracing",

@@ -143,7 +143,16 @@ class Stateful:
                 await self._save(reply, history, request)
             return reply
         if isinstance(reply, EventStream):
-            return EventStream(self._relay(reply, patch, history, keep, request), provider=reply.provider)
+            if patch.updates and not reply.patchable:
+                # Taps below see the upstream's events, or it is too late to patch in place:
+                # the caller gets a patched copy of the stream instead.
+                return EventStream(self._relay(reply, patch, history, keep, request), provider=reply.provider)
+            # In place, no second stream: the per-chunk cost of a wrapper is a generator hop, a
+            # batch copy and a second accumulation, for events of which only a handful change.
+            if patch.updates:
+                reply.patch_responses(patch.event)
+            if keep:
+                reply.before_terminal(_Store(self, history, request))
         return reply
 
     # -- internals --------------------------------------------------------------------------------
@@ -194,6 +203,26 @@ class Stateful:
                 yield batch
         finally:
             await inner.aclose()
+
+
+class _Store:
+    """The ``before_terminal`` hook: write a stream's final response before its end is handed over.
+
+    A class, not a closure over the stream: the hook gets the stream as an argument, so the
+    stream holds no reference cycle through it (a dropped stream is freed, and ends, at once).
+    """
+
+    __slots__ = ("history", "layer", "request")
+
+    def __init__(self, layer: Stateful, history: list[dict[str, Any]], request: Request) -> None:
+        self.layer = layer
+        self.history = history
+        self.request = request
+
+    async def __call__(self, event: StreamEvent, stream: EventStream) -> None:
+        final = stream.snapshot()  # the terminal's response (patched), with streamed items kept
+        if final is not None and final.status in _STORABLE:
+            await self.layer._save(final, self.history, self.request)
 
 
 class _Patch:

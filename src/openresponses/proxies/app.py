@@ -26,11 +26,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .._errors import RequestValidationError
 from .._pipeline import CallContext, Request
 from .._streaming import EventStream
+from ..cache._status import CacheStatus, control_headers
 from ..types import CompactResponse, CompactResponseBody, CreateResponseBody
 from ..types import Response as ResponseModel
 from ._errors import ErrorReply, describe, type_for_status
@@ -46,6 +47,7 @@ from ._http import (
     unless_disconnected,
 )
 from ._relay import relay
+from ._ws import ResponsesSocket
 from .settings import DEFAULT_MAX_BODY, ProxySettings
 from .upstream import Upstream, build_upstream
 
@@ -102,7 +104,10 @@ class _Proxy:
                     )
                 )
             call = self.upstream.client.build_request(
-                data, stream=bool(stream), idempotency_key=request.headers.get("idempotency-key")
+                data,
+                stream=bool(stream),
+                idempotency_key=request.headers.get("idempotency-key"),
+                extra_headers=control_headers(request.headers),  # a SemanticCache's bypass / refresh
             )
         except BadBody as exc:
             return error_response(exc.reply, self.redactor)
@@ -133,6 +138,8 @@ class _Proxy:
     # -- the call -------------------------------------------------------------------------------
 
     async def _send(self, http: HTTPRequest, call: Request) -> Response:
+        cache = CacheStatus.watch(call)  # X-Cache-Status, when a SemanticCache is in the pipeline
+
         async def upstream() -> Any:
             reply: Any = None
             try:
@@ -162,10 +169,10 @@ class _Proxy:
         if isinstance(reply, EventStream):
             body = call.body if isinstance(call.body, CreateResponseBody) else None
             chunks = relay(reply, redactor=self.redactor, body=body, on_error=self._log_stream_failure)
-            return EventStreamResponse(reply, chunks)
+            return cache.mark(EventStreamResponse(reply, chunks))
         if isinstance(reply, ResponseModel | CompactResponse):
             content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
-            return Response(self.redactor.bytes(content), media_type="application/json")
+            return cache.mark(Response(self.redactor.bytes(content), media_type="application/json"))
         return self._failure(TypeError(f"unexpected reply {type(reply).__name__}"))
 
     # -- helpers --------------------------------------------------------------------------------
@@ -240,6 +247,8 @@ def create_app(
         Route("/v1/models", proxy.models, methods=["GET"]),
         Route("/v1/responses", proxy.create, methods=["POST"]),
         Route("/v1/responses/compact", proxy.compact, methods=["POST"]),
+        # WebSocket mode on the same resource (README §9): each turn through the same pipeline.
+        WebSocketRoute("/v1/responses", ResponsesSocket(upstream, api_key=api_key).handle),
     ]
     return Starlette(
         routes=routes,

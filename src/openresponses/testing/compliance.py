@@ -35,6 +35,7 @@ from ..transports.raw import RawSession
 from ._conformance_checks import Check, CheckContext, CheckFailure, StreamCapture
 from ._conformance_rules import validate_compaction, validate_error_body, validate_response, validate_stream
 from ._conformance_scenarios import CHECKS
+from ._conformance_ws import WS_CHECKS
 from ._spec_schema import require_jsonschema
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "CheckContext",
     "CheckFailure",
     "CheckResult",
+    "WS_CHECKS",
     "StreamCapture",
     "aassert_passes",
     "arun_checks",

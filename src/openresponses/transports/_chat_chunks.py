@@ -32,7 +32,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from .._errors import ProtocolError
 from .._translate import FinishReason, StreamTranslator
@@ -105,7 +105,13 @@ def _int(value: Any) -> int | None:
 
 
 def _get(mapping: Any, key: str) -> Any:
+    if type(mapping) is dict:  # JSON objects: skip the ABC check (a per-chunk cost)
+        return mapping.get(key)
     return mapping.get(key) if isinstance(mapping, Mapping) else None
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def chat_usage(raw: Any) -> dict[str, Any] | None:
@@ -115,6 +121,8 @@ def chat_usage(raw: Any) -> dict[str, Any] | None:
     ``prompt_cache_hit_tokens``; reasoning tokens from ``completion_tokens_details``; local
     servers send no details, which become zeros.
     """
+    if raw is None:  # the chunks without usage: nearly all of them
+        return None
     prompt = _int(_get(raw, "prompt_tokens"))
     completion = _int(_get(raw, "completion_tokens"))
     if prompt is None and completion is None:
@@ -188,7 +196,7 @@ class ChatChunkTranslator:
         """The events one chunk (a parsed ``chat.completion.chunk``) produces."""
         if self.finished:
             return []  # after a failure: vLLM and TGI still send [DONE], OpenRouter more chunks
-        out = self._translator(chunk)
+        out = self._out if self._out is not None else self._translator(chunk)
         events = out.start()
         error = chunk.get("error")
         if error:  # before anything else: an error chunk may also carry choices (OpenRouter)
@@ -200,9 +208,9 @@ class ChatChunkTranslator:
         if choice is None:
             return events
         delta = choice.get("delta")
-        if not isinstance(delta, Mapping):
+        if not _is_mapping(delta):
             delta = choice.get("message")
-        if isinstance(delta, Mapping):
+        if _is_mapping(delta):
             events += self._delta(out, delta)
         finish = choice.get("finish_reason")
         if isinstance(finish, str) and finish:
@@ -282,6 +290,9 @@ class ChatChunkTranslator:
 
     def _seal(self, out: StreamTranslator) -> list[StreamEvent]:
         """Before the open reasoning item closes: give it its envelope (``carry_reasoning``)."""
+        if not self._reasoning:  # called before every text piece: nothing held, nothing to reset
+            self._signed = False
+            return []
         text, signed = "".join(self._reasoning), self._signed
         self._reasoning, self._signed = [], False
         if not text or signed or not self._opts.carry_reasoning:
@@ -378,6 +389,8 @@ def first_choice(choices: Any) -> Mapping[str, Any] | None:
     """Choice 0 (one choice is all a response has); ``None`` for ``choices: []`` or none."""
     if not isinstance(choices, list):
         return None
+    if len(choices) == 1 and type(choices[0]) is dict:
+        return choices[0]  # the usual case: one choice, whatever its index
     fallback: Mapping[str, Any] | None = None
     for choice in choices:
         if isinstance(choice, Mapping):

@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class ChatStreamDecoder:
     """The chat dialect's ``StreamDecoder``: SSE bytes -> chunks -> Open Responses events.
 
@@ -63,7 +66,8 @@ class ChatStreamDecoder:
 
     def _parse(self, data: bytes) -> Mapping[str, Any]:
         try:
-            parsed = json.loads(data)
+            # As json.loads(bytes) decodes UTF-8 (SSE is UTF-8), minus its encoding sniffing.
+            parsed = json.loads(data if data[:3] == _BOM else data.decode("utf-8", "surrogatepass"))
         except ValueError as exc:
             raise ProtocolError(
                 f"Invalid JSON in a chat completion chunk: {exc}", data=data, response=self._chunks.snapshot()

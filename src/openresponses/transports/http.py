@@ -121,6 +121,15 @@ class HTTPTransport:
         """The wire format this transport speaks."""
         return self._dialect
 
+    @property
+    def credential(self) -> str | None:
+        """The fingerprint of this transport's API key (a keyed hash, never the key), or ``None``."""
+        if not self._api_key:
+            return None
+        from .._credential import credential_fingerprint
+
+        return credential_fingerprint(self._api_key)
+
     def __repr__(self) -> str:
         return (
             f"HTTPTransport(provider={self._target.provider!r}, base_url={self._target.base_url!r}, "

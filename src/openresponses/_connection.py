@@ -1,0 +1,429 @@
+"""WebSocket mode for callers: ``client.responses.connect()`` and the connection it returns.
+
+A connection is a chain of *turns* over one persistent socket (README §9). Each turn is a
+``Request`` through the client's own middleware, ending at the connection's
+:class:`~openresponses.transports.websocket.WebSocketTransport` instead of HTTP, so Tracing,
+Metrics, Retry, Timeout and the rest apply per turn with no WebSocket-specific code: a turn is a
+streaming call whose transport happens to keep its socket.
+
+What the connection adds on top:
+
+- **Order.** At most one turn in flight (R58). A ``create()`` from another task waits for the
+  turn in flight to end; from the task (or, sync, the thread) that holds that turn's unread
+  stream it raises :class:`ConnectionBusyError` at once instead of waiting forever.
+- **Continuation.** It remembers the id of the last turn that ended ``completed`` or
+  ``incomplete``; ``create(..., continue_=True)`` sends it as ``previous_response_id`` with only
+  the new items (R59).
+- **Defaults.** Body fields given to ``connect()`` (``model``, ``instructions``, ``tools``,
+  ``store``, ...) go with every turn: the spec does not carry instructions or tools over a
+  ``previous_response_id``.
+- **Telemetry.** Every turn records a ``websocket.turn`` decision (connection id, turn number)
+  and, under ``Tracing``, sets ``openresponses.websocket.connection_id`` and
+  ``openresponses.websocket.turn`` on its call span, so the turns of one connection can be
+  found together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Unpack
+
+from ._decisions import Decision, Recorded
+from ._errors import OpenResponsesError, RequestValidationError
+from ._failed import RaiseOnFailed
+from ._pipeline import AttemptBoundary, Reply, Request, compose
+from ._streaming import AsyncResponseStream, EventStream, StreamEnd
+from ._validate import check_keywords, check_no_null
+from .types import Response
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient, CreateParams
+    from ._sync import ResponseStream, _LoopThread
+    from .transports.websocket import WebSocketTransport
+
+__all__ = ["AsyncConnection", "Connection", "ConnectionBusyError", "TurnParams"]
+
+#: Body fields a WebSocket turn cannot carry (R55), with why, for the error message.
+_NOT_OVER_WEBSOCKET = ("stream", "stream_options", "background")
+#: The turn's call options (not body fields).
+_OPTIONS = frozenset({"extra_headers", "extra_body", "timeout", "continue_", "generate"})
+
+TurnParams = dict[str, Any]
+
+
+class ConnectionBusyError(OpenResponsesError, RuntimeError):
+    """A turn was started while this task (or thread) still holds the previous turn's open stream.
+
+    A connection runs one turn at a time (the spec's rule); read the previous stream to its end
+    or close it first, or open another connection for parallel runs. Not retryable.
+    """
+
+
+def _body_fields() -> frozenset[str]:
+    from ._client import CreateParams
+
+    return frozenset(CreateParams.__optional_keys__) - set(_NOT_OVER_WEBSOCKET)
+
+
+def check_turn_params(function: str, params: Mapping[str, Any], extra_body: object = None) -> None:
+    """Reject what a WebSocket turn cannot carry, naming it, before anything is sent."""
+    forbidden = [name for name in _NOT_OVER_WEBSOCKET if name in params]
+    if isinstance(extra_body, Mapping):
+        forbidden += [name for name in _NOT_OVER_WEBSOCKET if name in extra_body and name not in forbidden]
+    if forbidden:
+        raise RequestValidationError(
+            f"{function}(): {', '.join(forbidden)} cannot be sent over a WebSocket (a turn is always "
+            "streamed; background responses need HTTP)",
+            [
+                {"loc": (name,), "msg": "not allowed over WebSocket", "type": "websocket"}
+                for name in forbidden
+            ],
+        )
+    check_keywords(function, params, _body_fields())
+    check_no_null(params)
+
+
+class _TurnObserver:
+    """Ties a turn to its connection in telemetry (a ``CallObserver``; never raises)."""
+
+    __slots__ = ("connection_id", "noted", "turn")
+
+    def __init__(self, connection_id: str, turn: int) -> None:
+        self.connection_id = connection_id
+        self.turn = turn
+        self.noted = False
+
+    def on_record(self, decision: Decision) -> None:
+        return None
+
+    def on_attempt(self, request: Request, number: int) -> None:
+        if self.noted:
+            return None
+        self.noted = True
+        values: dict[str, str | int] = {"connection_id": self.connection_id, "turn": self.turn}
+        _annotate_call_span({f"openresponses.websocket.{key}": value for key, value in values.items()})
+        request.context.record(Recorded("websocket.turn", dict(values)))
+        return None
+
+
+def _annotate_call_span(attrs: Mapping[str, str | int]) -> None:
+    """Set ``attrs`` on the current span when it is this library's call span (Tracing's)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:  # no otel extra: no Tracing either
+        return
+    try:
+        span = trace.get_current_span()
+        scope = getattr(span, "instrumentation_scope", None)
+        if span.is_recording() and getattr(scope, "name", None) == "openresponses":
+            span.set_attributes(dict(attrs))
+    except Exception:  # telemetry never breaks the call
+        return
+
+
+class AsyncConnection:
+    """One WebSocket connection to ``/v1/responses``: turns in order, continuation, reconnects.
+
+    Returned by ``client.responses.connect(...)``; use it as an async context manager::
+
+        async with client.responses.connect(model="m", tools=tools) as conn:
+            stream = await conn.create(input="What is the weather in Paris?")
+            final = await stream.get_final_response()
+            stream = await conn.create(input=[tool_output], continue_=True)
+
+    ``create()`` returns the same :class:`~openresponses.AsyncResponseStream` as HTTP streaming.
+    See docs/websocket.md for the lifecycle, reconnects and what is retried.
+    """
+
+    def __init__(
+        self, client: AsyncClient, transport: WebSocketTransport, defaults: Mapping[str, Any]
+    ) -> None:
+        self._client = client
+        self._transport = transport
+        self._defaults = dict(defaults)
+        self._handler = compose(client.middleware, AttemptBoundary(RaiseOnFailed(transport)))
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._holder: object = None  # the task (or thread) holding the turn in flight
+        self._closed = False
+        #: Turns started on this connection.
+        self.turns = 0
+        #: The last response that ended ``completed`` or ``incomplete`` (what ``continue_`` continues).
+        self.last_response: Response | None = None
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> WebSocketTransport:
+        """The transport holding the socket (reconnect counters, age, URL)."""
+        return self._transport
+
+    @property
+    def connection_id(self) -> str:
+        """A stable id for this connection (in the turns' spans), the same across reconnects."""
+        return self._transport.connection_id
+
+    @property
+    def last_response_id(self) -> str | None:
+        """The id ``create(..., continue_=True)`` sends as ``previous_response_id``."""
+        return self.last_response.id if self.last_response is not None else None
+
+    @property
+    def reconnects(self) -> int:
+        """Times the socket was opened again (a drop, the age limit, the server's limit)."""
+        return self._transport.reconnects
+
+    @property
+    def busy(self) -> bool:
+        """Whether a turn is in flight (its stream not yet ended)."""
+        return not self._idle.is_set()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``aclose()`` was called."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncConnection {self.connection_id} turns={self.turns} reconnects={self.reconnects} "
+            f"{'closed' if self._closed else 'open'}>"
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncConnection:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Open the socket now (the first turn opens it otherwise)."""
+        self._check_open()
+        await self._transport.connect()
+
+    async def aclose(self) -> None:
+        """Close the socket. Idempotent; a turn in flight ends with a connection error."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        params: Mapping[str, Any],
+        *,
+        continue_: bool = False,
+        generate: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        function: str = "create",
+    ) -> Request:
+        """Check a turn and build its ``Request`` (nothing is sent); ``continue_`` is resolved later."""
+        check_turn_params(function, params, extra_body)
+        if continue_ not in (True, False):
+            raise RequestValidationError(f"continue_: expected a bool, got {type(continue_).__name__}")
+        if generate not in (True, False, None):
+            raise RequestValidationError(f"generate: expected a bool, got {type(generate).__name__}")
+        if continue_ and "previous_response_id" in params:
+            raise RequestValidationError(
+                "pass previous_response_id=... or continue_=True, not both (continue_ sends the "
+                "connection's last response id)"
+            )
+        data: dict[str, Any] = {**self._defaults, **params}
+        if generate is not None:
+            data["generate"] = generate
+        request = self._client.build_request(
+            data, stream=False, extra_headers=extra_headers, extra_body=extra_body, timeout=timeout
+        )
+        return request.replace(stream=True)  # every turn streams; the body never says so (R55)
+
+    async def create(
+        self,
+        *,
+        continue_: bool = False,
+        generate: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        **params: Unpack[CreateParams],
+    ) -> AsyncResponseStream:
+        """Start a turn; its events as an :class:`~openresponses.AsyncResponseStream`.
+
+        ``continue_=True`` continues from :attr:`last_response_id` (send only the new items);
+        ``generate=False`` warms the connection up (tools, instructions) and still returns a
+        response id to continue from. Other keywords are body fields, merged over the ones given
+        to ``connect()``; ``stream``, ``stream_options`` and ``background`` are refused (R55).
+        Raises :class:`ConnectionBusyError` when this task still holds the previous turn's
+        unread stream; from another task it waits for that turn to end.
+        """
+        request = self.prepare(
+            params,
+            continue_=continue_,
+            generate=generate,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+        return await self.send(request, continue_=continue_)
+
+    async def send(
+        self, request: Request, *, continue_: bool = False, holder: object = None
+    ) -> AsyncResponseStream:
+        """Run a prepared turn through the middleware (waiting for the turn in flight first)."""
+        holder = holder if holder is not None else asyncio.current_task()
+        await self._wait_turn(holder)
+        try:
+            self._check_open()
+            if continue_:
+                previous = self.last_response_id
+                if previous is None:
+                    raise RequestValidationError(
+                        "continue_=True: no turn has completed on this connection yet, so there is "
+                        "nothing to continue from"
+                    )
+                request = request.replace(
+                    body=request.body.model_copy(update={"previous_response_id": previous})
+                )
+            self.turns += 1
+            request.context.observers.append(_TurnObserver(self.connection_id, self.turns))
+            reply = await self._handler(request)
+            stream = _as_stream(reply)
+        except BaseException:
+            self._end_turn()
+            raise
+        stream.tap(on_end=self._on_end)
+        return AsyncResponseStream(stream)
+
+    async def _wait_turn(self, holder: object) -> None:
+        while not self._idle.is_set():
+            if holder is self._holder:
+                raise ConnectionBusyError(
+                    "A turn is still in flight on this connection and this caller holds its stream: "
+                    "read it to the end (or close it) before the next create(), or open another "
+                    "connection for parallel runs."
+                )
+            await self._idle.wait()
+        self._idle.clear()
+        self._holder = holder
+
+    def _on_end(self, end: StreamEnd) -> None:
+        response = end.response
+        ok = end.error is None and not end.abandoned and response is not None
+        if ok and response is not None and response.status in ("completed", "incomplete") and response.id:
+            self.last_response = response
+        self._end_turn()
+
+    def _end_turn(self) -> None:
+        self._holder = None
+        self._idle.set()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            from ._client import ClientClosedError
+
+            raise ClientClosedError("The WebSocket connection was closed: open a new one with connect().")
+
+
+def _as_stream(reply: Reply) -> EventStream:
+    from ._client import _as_stream as shape
+
+    return shape(reply)
+
+
+class Connection:
+    """The sync twin of :class:`AsyncConnection` (``Client.responses.connect(...)``).
+
+    Runs the same connection on the sync client's background loop; ``create()`` returns a
+    :class:`~openresponses.ResponseStream`. A second ``create()`` from the thread holding the
+    previous turn's unread stream raises :class:`ConnectionBusyError`; from another thread it
+    waits for that turn to end::
+
+        with client.responses.connect(model="m") as conn:
+            print(conn.create(input="Hi").get_final_response().output_text)
+    """
+
+    def __init__(self, connection: AsyncConnection, runner: _LoopThread) -> None:
+        self._async = connection
+        self._runner = runner
+
+    @property
+    def async_connection(self) -> AsyncConnection:
+        """The connection this facade drives."""
+        return self._async
+
+    @property
+    def connection_id(self) -> str:
+        """See :attr:`AsyncConnection.connection_id`."""
+        return self._async.connection_id
+
+    @property
+    def last_response_id(self) -> str | None:
+        """See :attr:`AsyncConnection.last_response_id`."""
+        return self._async.last_response_id
+
+    @property
+    def last_response(self) -> Response | None:
+        """See :attr:`AsyncConnection.last_response`."""
+        return self._async.last_response
+
+    @property
+    def turns(self) -> int:
+        """Turns started on this connection."""
+        return self._async.turns
+
+    @property
+    def reconnects(self) -> int:
+        """See :attr:`AsyncConnection.reconnects`."""
+        return self._async.reconnects
+
+    def __enter__(self) -> Connection:
+        self._runner.run(self._async.open)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket. Idempotent."""
+        if self._runner.closed:
+            return
+        from ._client import ClientClosedError
+
+        with contextlib.suppress(ClientClosedError):  # the client closed meanwhile: so did this
+            self._runner.run(self._async.aclose)
+
+    def create(
+        self,
+        *,
+        continue_: bool = False,
+        generate: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Any = None,
+        **params: Unpack[CreateParams],
+    ) -> ResponseStream:
+        """Start a turn (see :meth:`AsyncConnection.create`); checked here, in the calling thread."""
+        from ._sync import ResponseStream
+
+        request = self._async.prepare(
+            params,
+            continue_=continue_,
+            generate=generate,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+        holder = threading.current_thread()
+        stream = self._runner.run(lambda: self._async.send(request, continue_=continue_, holder=holder))
+        self._runner.track(stream.events)
+        return ResponseStream(stream, self._runner)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self._async!r}>"
