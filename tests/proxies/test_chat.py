@@ -247,3 +247,31 @@ async def test_shared_store_continues_a_chain_on_another_worker(
         )
     assert second.status_code == 200
     assert [m["role"] for m in chat_upstream.requests[1].body["messages"]] == ["user", "assistant", "user"]
+
+
+async def test_the_cache_flag_answers_repeats_without_the_upstream(
+    chat_upstream: ChatCompletionsServer, tmp_path: Any
+) -> None:
+    chat_upstream.push(chat_text("Paris."))
+    app = ollama_app(chat_upstream, cache=f"sqlite:{tmp_path / 'cache.db'}")
+    async with asgi_client(app) as http:
+        body = {"model": "m", "input": "What is the capital of France?"}
+        first = await http.post("/v1/responses", json=body)
+        again = await http.post("/v1/responses", json={**body, "stream": True})
+    assert [first.headers["x-cache-status"], again.headers["x-cache-status"]] == ["MISS", "HIT"]
+    assert first.json()["output"][0]["content"][0]["text"] == "Paris."
+    events, _ = parse_sse(again.text)
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["openresponses:cache"]["layer"] == "exact"
+    assert len(chat_upstream.requests) == 1  # the repeat never reached the upstream
+
+
+def test_the_cache_flag_is_checked() -> None:
+    from openresponses import ConfigError
+
+    with pytest.raises(ConfigError, match="--cache"):
+        ProxySettings(preset="ollama", cache="none").validate()
+    with pytest.raises(ConfigError, match="--cache"):
+        ProxySettings(preset="ollama", cache="bogus").validate()
+    with pytest.raises(ConfigError, match="each worker would cache apart"):
+        ProxySettings(preset="ollama", cache="memory", workers=2, store="sqlite:/tmp/x.db").validate()

@@ -94,6 +94,10 @@ _MORE_EXAMPLES: dict[str, list[tuple[str | None, str]]] = {
             "--redis-url",
             "openresponses proxy --preset openai --workers 4 --redis-url redis://127.0.0.1:6379/0",
         ),
+        (
+            "--cache",
+            "openresponses proxy --preset ollama --cache sqlite:/var/lib/or/cache.db   answers repeats",
+        ),
         ("--max-body", "openresponses proxy --preset ollama --max-body 64MiB"),
         ("--log-level", "openresponses proxy --preset ollama --log-level debug"),
         (

@@ -88,6 +88,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto | memory | none | sqlite:PATH | redis://HOST:PORT/DB (default auto)",
     )
     serve.add_argument(
+        "--cache",
+        metavar="STORE",
+        help="semantic cache in front of the upstream: memory | sqlite:PATH | redis://HOST:PORT/DB "
+        "(default: none); replies carry X-Cache-Status",
+    )
+    serve.add_argument(
         "--redis-url",
         metavar="URL",
         help="Redis shared by workers and hosts: the response store (with --store auto) and "
@@ -133,6 +139,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         api_key_env=args.api_key_env,
         store=args.store,
         redis_url=args.redis_url,
+        cache=args.cache,
         max_body_bytes=args.max_body,
         first_event_timeout=args.first_event_timeout,
         idle_timeout=args.idle_timeout,
@@ -159,6 +166,19 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _configure_logging(log_level: str) -> None:
+    """The root logger at ``log_level`` (``trace`` is ``DEBUG``), with httpx's own logger kept
+    at ``WARNING`` unless the level is ``debug`` or ``trace``.
+
+    httpx logs every upstream request at ``INFO``; the access log already records each inbound
+    one, and the extra line cost ~0.2 ms per non-stream request (docs/performance.md).
+    """
+    level = "DEBUG" if log_level == "trace" else log_level.upper()
+    logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def run_proxy(args: argparse.Namespace) -> int:
     """Run ``openresponses proxy`` with parsed flags; returns the exit status."""
     from .._errors import ConfigError
@@ -171,8 +191,7 @@ def run_proxy(args: argparse.Namespace) -> int:
     except ImportError:
         print("error: the proxy needs uvicorn: pip install 'openresponses-python[proxy]'", file=sys.stderr)
         return 2
-    level = "DEBUG" if args.log_level == "trace" else args.log_level.upper()
-    logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
+    _configure_logging(args.log_level)
     try:
         settings = settings_from_args(args)
         if settings.workers > 1:

@@ -46,7 +46,7 @@ class StoreSpec:
         return self.kind
 
 
-def parse_store(value: str) -> StoreSpec:
+def parse_store(value: str, *, flag: str = "--store") -> StoreSpec:
     """``memory`` | ``none`` | ``sqlite:PATH`` | ``redis://HOST:PORT/DB`` (or ``rediss://``)."""
     text = value.strip()
     if text in ("memory", "none"):
@@ -55,14 +55,14 @@ def parse_store(value: str) -> StoreSpec:
         path = text[len("sqlite:") :]
         if not path:
             raise ConfigError(
-                "sqlite needs a file path: --store sqlite:/var/lib/proxy/responses.db", key="--store"
+                f"sqlite needs a file path: {flag} sqlite:/var/lib/proxy/responses.db", key=flag
             )
         return StoreSpec("sqlite", path)
     if text.startswith(("redis://", "rediss://", "unix://")):
         return StoreSpec("redis", text)
     raise ConfigError(
         f"expected memory, none, sqlite:PATH or redis://HOST:PORT/DB, got {_redact_url(text)!r}",
-        key="--store",
+        key=flag,
     )
 
 
@@ -85,7 +85,9 @@ class ProxySettings:
     upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL.
     ``redis_url`` is the Redis that workers and hosts share: the response store when ``store``
     is ``auto`` (where a store is needed), and the state of every circuit breaker of a
-    ``config`` file that names no ``redis_url`` of its own.
+    ``config`` file that names no ``redis_url`` of its own. ``cache`` turns on the semantic cache
+    (``memory``, ``sqlite:PATH`` or a redis URL; ``None``: no cache), answering with an
+    ``X-Cache-Status`` header.
     Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
     """
 
@@ -99,6 +101,7 @@ class ProxySettings:
     api_key_env: str | None = None
     store: str = "auto"
     redis_url: str | None = None
+    cache: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     first_event_timeout: float | None = 60.0
     idle_timeout: float | None = 300.0
@@ -112,7 +115,7 @@ class ProxySettings:
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{f.name}={_redact_url(v) if f.name in ('store', 'redis_url') else v!r}"
+            f"{f.name}={_redact_url(v) if f.name in ('store', 'redis_url', 'cache') else v!r}"
             for f in dataclasses.fields(self)
             if (v := getattr(self, f.name)) != f.default
         )
@@ -195,6 +198,16 @@ class ProxySettings:
             raise ConfigError(
                 f"expected one of {', '.join(_LOG_LEVELS)}, got {self.log_level!r}", key="--log-level"
             )
+        if self.cache is not None:
+            cache = parse_store(self.cache, flag="--cache")
+            if cache.kind == "none":
+                raise ConfigError("expected memory, sqlite:PATH or redis://HOST:PORT/DB", key="--cache")
+            if self.workers > 1 and cache.kind == "memory":
+                raise ConfigError(
+                    f"--workers {self.workers} with --cache memory: each worker would cache apart; "
+                    "use --cache sqlite:PATH or --cache redis://HOST:PORT/DB",
+                    key="--cache",
+                )
         spec = self.store_spec()
         if self.workers > 1 and spec.kind == "memory":  # "none" keeps nothing, so nothing to share
             raise ConfigError(

@@ -27,7 +27,7 @@ from .._errors import ConfigError
 from .._provider import Provider, dialect_for
 from ..transports._dialect import HasDefaultBaseURL
 from ._errors import MIN_SECRET_LENGTH, Redactor
-from .settings import ProxySettings, StoreSpec
+from .settings import ProxySettings, StoreSpec, parse_store
 
 if TYPE_CHECKING:
     from .._pipeline import Handler, Middleware
@@ -147,6 +147,10 @@ def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> 
         from ..middleware.stateful import Stateful
 
         stack.append(Stateful(store))
+    if settings.cache is not None:
+        # Inside Stateful (the cache sees the expanded history: a continuation never hits an
+        # answer given to another chain), outside Retry (a hit never reaches the upstream).
+        stack.append(_semantic_cache(settings.cache))
     if compaction:
         # Inside Stateful (previous_response_id already expanded), outside Timeout and Retry
         # (the summarising call is bounded and retried like any other).
@@ -166,6 +170,27 @@ def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> 
             Retry(RetryPolicy(attempts=settings.retries, base_delay=0.2, max_delay=2.0, max_retry_after=2.0))
         )
     return stack
+
+
+def _semantic_cache(value: str) -> Middleware:
+    """``--cache memory | sqlite:PATH | redis://...`` as a SemanticCache on that store."""
+    spec = parse_store(value, flag="--cache")
+    try:
+        from ..cache import MemoryStore, RedisStore, SQLiteStore
+        from ..middleware.cache import SemanticCache
+    except ImportError as exc:
+        raise ConfigError(
+            f"--cache needs the 'cache' extra: pip install 'openresponses-python[cache]' ({exc})",
+            key="--cache",
+        ) from None
+    store: Any
+    if spec.kind == "sqlite":
+        store = SQLiteStore(spec.target or "")
+    elif spec.kind == "redis":
+        store = RedisStore(spec.target)
+    else:
+        store = MemoryStore()
+    return SemanticCache(store)
 
 
 def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -> Upstream:
