@@ -22,6 +22,7 @@ EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
     "cache": ("redis",),
     "check": ("jsonschema",),
     "websocket": ("websockets",),
+    "bedrock": ("botocore",),
     "vertex": ("google",),
 }
 """Top-level module names each extra provides (which missing module means which extra)."""
