@@ -229,7 +229,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             Preset(
                 "bedrock-converse",
                 8012,
-                # SigV4 signs for the region the host names; --base-url picks another (docs/bedrock.md).
+                # The dialect's endpoint (AWS_REGION, else this one) is used; SigV4 signs for the
+                # region the host names (docs/bedrock.md).
                 "https://bedrock-runtime.us-east-1.amazonaws.com",
                 "bedrock-converse",
                 api_key_env="AWS_BEARER_TOKEN_BEDROCK",  # used when set, else SigV4 (AWS credential chain)
