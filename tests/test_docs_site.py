@@ -57,3 +57,18 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert "AsyncClient" in reference and "Async client for any Open Responses server." in reference
     middleware = (site / "reference" / "middleware" / "index.html").read_text(encoding="utf-8")
     assert "CircuitBreaker" in middleware and "RetryPolicy" in middleware
+
+
+def test_performance_charts_show_measured_figures() -> None:
+    # Every bar of the charts is a figure of the pages' result tables: a chart cannot drift from them.
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    page = (docs / "performance.md").read_text(encoding="utf-8")
+    tables = page + (docs / "websocket.md").read_text(encoding="utf-8")
+    charts = re.findall(r"```mermaid\n(.*?)```", page, re.S)
+    assert len(charts) >= 3
+    for chart in charts:
+        bars = re.search(r"bar \[([^\]]+)\]", chart)
+        assert bars, chart
+        for value in (v.strip() for v in bars.group(1).split(",")):
+            body = tables.replace(chart, "")
+            assert re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", body), f"{value} is in no table"
