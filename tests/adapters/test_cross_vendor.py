@@ -180,3 +180,18 @@ async def test_one_trace_names_each_vendor(chain: Chain) -> None:
     assert vendors[-1] == "local"  # a Chat-Completions server has no vendor name: the provider's label
     text_of_spans = repr([dict(span.attributes or {}) for span in telemetry.spans()])
     assert ANTHROPIC_KEY not in text_of_spans and GEMINI_KEY not in text_of_spans
+
+
+async def test_the_vendors_request_id_is_on_the_attempt_span_and_the_response(chain: Chain) -> None:
+    chain.claude.push(anthropic_text("Claude"), anthropic_text("Claude again"))
+    telemetry = memory()
+    client = chain.client(Tracing(tracer_provider=telemetry.tracer_provider))
+    async with client:
+        whole = await client.responses.create(model="any", input="hi")
+        async with client.responses.stream(model="any", input="hi") as stream:
+            async for _ in stream:
+                pass
+    assert whole.request_id and whole.request_id.startswith("req_")
+    attempts = [span for span in telemetry.spans() if span.name.startswith("attempt")]
+    ids = [(span.attributes or {}).get(sc.OR_REQUEST_ID) for span in attempts]
+    assert len(ids) == 2 and all(ids) and ids[0] == whole.request_id and ids[0] != ids[1]

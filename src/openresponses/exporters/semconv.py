@@ -102,6 +102,7 @@ TOKEN_BUCKETS: tuple[int, ...] = (
 # -- ours: openresponses.* -----------------------------------------------------------------------
 
 OR_PROVIDER = "openresponses.provider"
+OR_REQUEST_ID = "openresponses.upstream.request_id"
 """The provider (our name for it) that served the call or the attempt."""
 OR_ATTEMPTS = "openresponses.attempts"
 OR_ATTEMPT_NUMBER = "openresponses.attempt.number"

@@ -359,6 +359,9 @@ class _AttemptTrace:
         return carrier
 
     def on_reply(self, reply: Reply) -> Reply:
+        request_id = reply.request_id if isinstance(reply, EventStream | Response) else None
+        if request_id:
+            self.span.set_attribute(sc.OR_REQUEST_ID, request_id)
         if isinstance(reply, EventStream):
             owner = self.call._owner
             stream = StreamTrace(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dialect",
     "HasDefaultBaseURL",
+    "HasRequestIdHeaders",
     "HasStreamContentType",
     "SigningDialect",
     "VendorDialect",
@@ -111,6 +112,14 @@ class VendorDialect(Protocol):
     ``openresponses.provider``)."""
 
     gen_ai_provider_name: str
+
+
+@runtime_checkable
+class HasRequestIdHeaders(Protocol):
+    """A dialect whose vendor names its request id header differently (Anthropic ``request-id``,
+    AWS ``x-amzn-requestid``): the transport reads the first present, else ``x-request-id``."""
+
+    request_id_headers: tuple[str, ...]
 
 
 @runtime_checkable

@@ -115,11 +115,18 @@ class Response(OpenResponsesModel):
     prompt_cache_key: str | None
 
     _provider: str | None = PrivateAttr(default=None)
+    _request_id: str | None = PrivateAttr(default=None)
 
     @property
     def provider(self) -> str | None:
         """Name of the provider that served this response (set by the client; not part of the body)."""
         return self._provider
+
+    @property
+    def request_id(self) -> str | None:
+        """The upstream's own request id (``x-request-id``, Anthropic's ``request-id``, ...), when
+        its reply carried one: what a vendor's support asks for. Not part of the body."""
+        return self._request_id
 
     @property
     def output_text(self) -> str:
