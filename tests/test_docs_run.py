@@ -304,7 +304,8 @@ def _shell_commands(page: Path) -> list[tuple[int, str]]:
         if any(_RUN_MARK.search(c) for c in _marks_above(text, match.start())):
             continue  # run: skip, e.g. a synopsis
         first = text[: match.start()].count("\n") + 2
-        for offset, raw in enumerate(textwrap.dedent(match.group("body")).splitlines()):
+        body = re.sub(r"\\\n\s*", " ", textwrap.dedent(match.group("body")))  # join `\` continuations
+        for offset, raw in enumerate(body.splitlines()):
             line = raw.strip()
             if match.group("lang") == "console":
                 if not line.startswith("$ "):

@@ -27,7 +27,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "docs" / "integrations").glob("*.md")),  # docs/reference/ is generated API text
+]
+assert len({page.name for page in PAGES}) == len(PAGES), "page names must be unique: they are test ids"
 CACHE = ROOT / ".mypy_cache" / "docs-blocks"
 
 _FENCE = re.compile(

@@ -8,7 +8,7 @@ failover, tracing and caching are middleware, never welded in here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
 
 from pydantic import ValidationError
@@ -53,6 +53,28 @@ __all__ = ["AsyncClient", "AsyncResponses", "ClientClosedError", "CompactParams"
 
 ENV_BASE_URL = "OPENRESPONSES_BASE_URL"
 ENV_API_KEY = "OPENRESPONSES_API_KEY"
+
+#: Outer middleware added to every client (auto-instrumentation): name -> factory. A factory gets
+#: the client's own middleware and returns the layers to run outermost (none to skip this client).
+#: Change it only through :func:`register_default_middleware`; clients recompose on their next call.
+_DEFAULT_MIDDLEWARE: dict[str, Callable[[tuple[Middleware, ...]], Sequence[Middleware]]] = {}
+_default_generation = [0]
+
+
+def register_default_middleware(
+    name: str, factory: Callable[[tuple[Middleware, ...]], Sequence[Middleware]] | None
+) -> None:
+    """Add (or, with ``factory=None``, remove) outer middleware for every client, existing ones too.
+
+    The hook ``openresponses.integrations.otel.OpenResponsesInstrumentor`` uses: no monkeypatching.
+    Registered factories run in registration order, outermost first; each client calls them when
+    it composes its pipeline, and again on its next call after any change here.
+    """
+    if factory is None:
+        _DEFAULT_MIDDLEWARE.pop(name, None)
+    else:
+        _DEFAULT_MIDDLEWARE[name] = factory
+    _default_generation[0] += 1
 
 
 class CreateParams(TypedDict, total=False):
@@ -451,8 +473,20 @@ class AsyncClient:
         if endpoint is None:
             assert self._transport is not None
             endpoint = AttemptBoundary(RaiseOnFailed(self._transport))
-        self._handler = compose(self._middleware, endpoint)
+        self._terminal: Handler = endpoint
+        self._handler = self._compose()
         self.responses = AsyncResponses(self)
+
+    def _compose(self) -> Handler:
+        """The pipeline: registered default middleware (outermost), then the client's own."""
+        self._generation = _default_generation[0]
+        return compose(self._layers(), self._terminal)
+
+    def _layers(self) -> list[Middleware]:
+        """Every layer a call goes through, outermost first: the registered defaults (an
+        instrumentor's Tracing and Metrics), then the client's own (also used by ``connect()``)."""
+        outer = [layer for factory in _DEFAULT_MIDDLEWARE.values() for layer in factory(self._middleware)]
+        return [*outer, *self._middleware]
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], *, chain: str | None = None) -> AsyncClient:
@@ -468,6 +502,8 @@ class AsyncClient:
     @property
     def handler(self) -> Handler:
         """The composed pipeline (middleware then transport); callable with a ``Request``."""
+        if self._generation != _default_generation[0]:
+            self._handler = self._compose()
         return self._handler
 
     @property
@@ -558,7 +594,7 @@ class AsyncClient:
         """Run a request through the middleware and transport."""
         if self._closed:
             raise ClientClosedError("The client was closed: create a new one to make more calls.")
-        return await self._handler(request)
+        return await self.handler(request)
 
     async def aclose(self) -> None:
         """Close the transport and any middleware that holds resources. Idempotent."""

@@ -144,7 +144,8 @@ class AsyncConnection:
         self._client = client
         self._transport = transport
         self._defaults = dict(defaults)
-        self._handler = compose(client.middleware, AttemptBoundary(RaiseOnFailed(transport)))
+        # The client's layers, an instrumentor's registered defaults included (as of now).
+        self._handler = compose(client._layers(), AttemptBoundary(RaiseOnFailed(transport)))
         self._idle = asyncio.Event()
         self._idle.set()
         self._holder: object = None  # the task (or thread) holding the turn in flight

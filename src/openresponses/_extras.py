@@ -24,6 +24,9 @@ EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
     "websocket": ("websockets",),
     "bedrock": ("botocore",),
     "vertex": ("google",),
+    "pydantic-ai": ("pydantic_ai", "pydantic_graph"),
+    "agents": ("agents", "openai"),
+    "langchain": ("langchain_core",),
 }
 """Top-level module names each extra provides (which missing module means which extra)."""
 

@@ -132,6 +132,7 @@ class EventStream:
         "_watch_cb",
         "delivered",
         "provider",
+        "request_id",
     )
 
     def __init__(self, source: Source, *, provider: str | None = None) -> None:
@@ -167,6 +168,8 @@ class EventStream:
         self.delivered = 0
         #: Name of the provider serving this stream (set by transports and failover).
         self.provider = provider
+        #: The upstream's request id for this stream, when its reply headers carried one.
+        self.request_id: str | None = None
 
     # -- middleware API -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from openresponses.cli import main
+from openresponses.cli.proxy import _configure_logging
 from openresponses.testing.chat import ChatCompletionsServer, chat_text
 
 from .conftest import INBOUND_KEY, start_proxy, stop_proxy
@@ -53,6 +55,49 @@ async def test_proxy_subprocess_on_port_zero() -> None:
     )
     assert code == 0, err
     assert "Traceback" not in err and INBOUND_KEY not in err
+
+
+async def test_default_info_level_keeps_httpx_request_lines_out() -> None:
+    # httpx logs each upstream request at INFO ("HTTP Request: POST ..."): the access log already
+    # records the inbound one, so at the default level the proxy keeps httpx at WARNING.
+    async with ChatCompletionsServer([chat_text("Quiet.")]) as upstream:
+        process, url = await start_proxy(
+            "-m", "openresponses", "proxy", "--preset", "ollama", "--base-url", upstream.base_url,
+            "--port", "0", "--model", "m", "--api-key-env", "PROXY_KEY",
+            env={"PROXY_KEY": INBOUND_KEY},
+        )  # fmt: skip
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                answer = await http.post(
+                    "/v1/responses", json={"input": "Hi"}, headers={"authorization": f"Bearer {INBOUND_KEY}"}
+                )
+        finally:
+            code, err = await stop_proxy(process)
+    assert answer.status_code == 200 and upstream.requests, err
+    assert code == 0, err
+    assert "INFO:" in err  # the level is INFO: uvicorn's own lines are there
+    assert "HTTP Request" not in err and "httpx" not in err
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [("info", logging.WARNING), ("warning", logging.WARNING), ("error", logging.ERROR),
+     ("debug", logging.NOTSET), ("trace", logging.NOTSET)],
+)  # fmt: skip
+def test_httpx_logger_level_follows_the_log_level(level: str, expected: int) -> None:
+    httpx_logger, root = logging.getLogger("httpx"), logging.getLogger()
+    saved = httpx_logger.level, root.level, root.handlers[:]
+    try:
+        httpx_logger.setLevel(logging.NOTSET)
+        root.handlers[:] = []  # as in a fresh process: basicConfig configures the root once
+        _configure_logging(level)
+        assert httpx_logger.level == expected
+        # Whatever the httpx logger's own level, nothing below the chosen one gets through.
+        assert httpx_logger.isEnabledFor(logging.INFO) is (level in ("debug", "trace"))
+    finally:
+        httpx_logger.setLevel(saved[0])
+        root.setLevel(saved[1])
+        root.handlers[:] = saved[2]
 
 
 def test_bad_flags_exit_2_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:

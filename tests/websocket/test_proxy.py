@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -142,7 +143,13 @@ async def test_warm_up_and_raw_protocol_errors(
 async def test_inbound_key_and_the_lifetime_limit(chat_upstream: ChatCompletionsServer) -> None:
     upstream = build_upstream(settings_for(chat_upstream))
     socket = ResponsesSocket(upstream, api_key=INBOUND, max_age=0.5)
-    app = Starlette(routes=[WebSocketRoute("/v1/responses", socket.handle)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await upstream.aclose()  # on the server's loop, where its pooled connections live
+
+    app = Starlette(routes=[WebSocketRoute("/v1/responses", socket.handle)], lifespan=lifespan)
     with Served(app) as served:
         async with AsyncClient(base_url=served.base_url, api_key="wrong-key-0123456789") as client:
             with pytest.raises(AuthenticationError):
@@ -160,4 +167,3 @@ async def test_inbound_key_and_the_lifetime_limit(chat_upstream: ChatCompletions
                 answer = await (await conn.create(input="b")).get_final_response()
     assert answer.output_text == "Hello"
     assert conn.reconnects == 1
-    await upstream.aclose()

@@ -87,6 +87,8 @@ class ReasoningOutput:
     summary: str | None = None
     raw: str | None = None
     chunks: int | tuple[str, ...] | None = None
+    #: The opaque blob a client gives back to continue the chain of thought (on ``output_item.done``).
+    encrypted_content: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +335,7 @@ def text(
     chunks: Chunks = None,
     reasoning: str | None = None,
     reasoning_text: str | None = None,
+    reasoning_encrypted: str | None = None,
     usage: Mapping[str, Any] | None = None,
     delay: float = 0.0,
     event_delay: float = 0.0,
@@ -341,7 +344,8 @@ def text(
     model: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Scenario:
-    """A text answer, optionally preceded by a reasoning item (``reasoning`` = its summary).
+    """A text answer, optionally preceded by a reasoning item (``reasoning`` = its summary,
+    ``reasoning_text`` its raw text, ``reasoning_encrypted`` its ``encrypted_content``).
 
     ``chunks`` splits the text into deltas (by words by default); ``usage`` is computed from
     word counts unless given; ``delay`` waits before the headers, ``event_delay`` between
@@ -350,8 +354,10 @@ def text(
         server.push(text("Hi there", reasoning="Greet the user", event_delay=0.01))
     """
     outputs: list[Output] = []
-    if reasoning is not None or reasoning_text is not None:
-        outputs.append(ReasoningOutput(summary=reasoning, raw=reasoning_text))
+    if reasoning is not None or reasoning_text is not None or reasoning_encrypted is not None:
+        outputs.append(
+            ReasoningOutput(summary=reasoning, raw=reasoning_text, encrypted_content=reasoning_encrypted)
+        )
     outputs.append(MessageOutput(text=text, chunks=_freeze_chunks(chunks), phase=phase))
     return Scenario(
         outputs=tuple(outputs),
@@ -608,6 +614,8 @@ def _emit_output(builder: EventBuilder, output: Output) -> int:
             builder.arguments(index, piece)
         return index
     index = builder.start_reasoning()
+    if output.encrypted_content is not None:
+        builder.set_encrypted_content(index, output.encrypted_content)
     if output.summary is not None:
         builder.start_summary(index)
         for piece in split(output.summary, output.chunks):

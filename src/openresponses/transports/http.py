@@ -34,6 +34,7 @@ from .._version import __version__
 from ..types import Response, StreamEvent
 from ._dialect import (
     Dialect,
+    HasRequestIdHeaders,
     HasStreamContentType,
     OpenResponsesDialect,
     SigningDialect,
@@ -41,6 +42,7 @@ from ._dialect import (
     VendorDialect,
     event_batches,
 )
+from ._h11_body import buffered_body
 from ._logs import protect_http_logs
 from ._reply import MAX_RETRY_AFTER, parse_retry_after
 from ._url import check_url
@@ -182,7 +184,9 @@ class HTTPTransport:
                     )
                 )
             decoder = _RedactingDecoder(self._dialect.decoder(request, provider=provider), redactor)
-            return EventStream(_stream_batches(response, decoder, provider, redactor), provider=provider)
+            stream = EventStream(_stream_batches(response, decoder, provider, redactor), provider=provider)
+            stream.request_id = self._request_id(response.headers)
+            return stream
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:
@@ -196,9 +200,21 @@ class HTTPTransport:
         except OpenResponsesError as exc:
             redactor.exception(exc)
             raise
-        if isinstance(result, Response) and result.error is not None:
-            result.error = redactor.value(result.error)  # a failed response's server text
+        if isinstance(result, Response):
+            if result.error is not None:
+                result.error = redactor.value(result.error)  # a failed response's server text
+            result._request_id = self._request_id(response.headers)
         return result
+
+    def _request_id(self, headers: httpx.Headers) -> str | None:
+        """The upstream's request id: the dialect's vendor header, else ``x-request-id``."""
+        dialect = self._dialect
+        names = dialect.request_id_headers if isinstance(dialect, HasRequestIdHeaders) else ()
+        for name in (*names, "x-request-id"):
+            value = headers.get(name)
+            if isinstance(value, str) and value:
+                return value[:200]
+        return None
 
     def _build(self, request: Request) -> httpx.Request:
         dialect = self._dialect
@@ -346,9 +362,14 @@ async def _read_capped(response: httpx.Response, limit: int | None = _MAX_ERROR_
 
 
 def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives: ``aiter_raw()`` when there is nothing to decode (one generator
-    layer less per network chunk), else ``aiter_bytes()`` (content-encoding, or a body already
-    read, as ``httpx.MockTransport`` does with ``content=bytes``)."""
+    """The body as it arrives: from httpx's HTTP/1.1 pool, every chunk already received in one
+    piece (``_h11_body``: one decode per socket read, not one per HTTP chunk); else
+    ``aiter_raw()`` when there is nothing to decode (one generator layer less per network chunk),
+    else ``aiter_bytes()`` (content-encoding, or a body already read, as ``httpx.MockTransport``
+    does with ``content=bytes``)."""
+    batches = buffered_body(response)
+    if batches is not None:
+        return batches
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if response.is_stream_consumed or encoding not in ("identity", ""):
         return response.aiter_bytes()
