@@ -73,8 +73,7 @@ def build_app(client: AsyncClient, *, model: str) -> Starlette:
 
 def production_client(config: str, tracing: Tracing) -> AsyncClient:
     """Providers and chains from a config file, with tracing outermost."""
-    configured = AsyncClient.from_config(config)
-    return AsyncClient(middleware=[tracing, *configured.middleware], endpoint=configured.endpoint)
+    return AsyncClient.from_config(config, middleware=[tracing])
 
 
 async def offline_demo() -> None:

@@ -489,15 +489,24 @@ class AsyncClient:
         return [*outer, *self._middleware]
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str], *, chain: str | None = None) -> AsyncClient:
+    def from_config(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        chain: str | None = None,
+        middleware: Sequence[Middleware] = (),
+    ) -> AsyncClient:
         """Build a client from a TOML file: providers, fallback chains, middleware options.
 
         API keys are named by environment variable, never written inline. ``chain`` picks one
-        of the file's chains (default: the file's ``default_chain``). See docs/resilience.md.
+        of the file's chains (default: the file's ``default_chain``). ``middleware`` goes
+        outermost, before what the file configures (e.g. ``[Tracing()]``). See docs/resilience.md.
         """
         from ._config import load_client_options
 
-        return cls(**load_client_options(path, chain=chain))
+        options = load_client_options(path, chain=chain)
+        options["middleware"] = [*middleware, *options["middleware"]]
+        return cls(**options)
 
     @property
     def handler(self) -> Handler:

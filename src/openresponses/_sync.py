@@ -19,7 +19,7 @@ import threading
 import weakref
 from asyncio import CancelledError
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from ._client import AsyncClient, ClientClosedError, CompactParams, CreateParams
@@ -461,11 +461,19 @@ class Client:
         self.responses = Responses(self)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str], *, chain: str | None = None) -> Client:
+    def from_config(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        chain: str | None = None,
+        middleware: Sequence[Middleware] = (),
+    ) -> Client:
         """Build a client from a TOML file (see ``AsyncClient.from_config``)."""
         from ._config import load_client_options
 
-        return cls(**load_client_options(path, chain=chain))
+        options = load_client_options(path, chain=chain)
+        options["middleware"] = [*middleware, *options["middleware"]]
+        return cls(**options)
 
     @property
     def async_client(self) -> AsyncClient:

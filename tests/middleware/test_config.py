@@ -171,3 +171,19 @@ def test_a_chain_without_first_token_timeout_keeps_failovers_default(tmp_path: p
     failover = AsyncClient.from_config(path).endpoint
     assert isinstance(failover, Failover)
     assert failover.first_token_timeout == DEFAULT_FIRST_TOKEN_TIMEOUT == 60.0
+
+
+def test_from_config_puts_given_middleware_outermost(tmp_path: pathlib.Path) -> None:
+    from openresponses.middleware import Timeout
+
+    path = write(
+        tmp_path,
+        '[providers.a]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[chains.main]\nproviders = ["a"]\ndeadline = 30.0\n',
+    )
+    mine = Timeout(5)
+    client = AsyncClient.from_config(path, middleware=[mine])
+    assert client.middleware[0] is mine and len(client.middleware) == 2  # then the file's deadline
+    sync = Client.from_config(path, middleware=[mine])
+    assert sync.async_client.middleware[0] is mine
+    sync.close()
