@@ -1,4 +1,4 @@
-"""A production-style web service: one shared AsyncClient with Tracing and Failover.
+"""A production-style web service: one shared AsyncClient with Tracing, a cache and Failover.
 
 The service (Starlette; ``pip install 'openresponses-python[proxy,otel]'``) answers
 ``POST /ask {"question": "..."}`` by streaming the model's text as it arrives, and
@@ -6,7 +6,8 @@ The service (Starlette; ``pip install 'openresponses-python[proxy,otel]'``) answ
 connection pool, breaker state and retry budget are per process, which is what you want.
 
 - ``python examples/web_service.py`` runs offline: a failing and a healthy scripted provider
-  on loopback, the service on a free port, two requests through it, then the trace tree.
+  on loopback, the service on a free port, three requests through it (the repeat answered by
+  the semantic cache), then the trace tree.
 - ``python examples/web_service.py --serve --config examples/openresponses.toml`` serves for
   real (port 8080) with the providers of a config file, exporting traces over OTLP to
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` (Jaeger: ``http://localhost:4318``).
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from openresponses import AsyncClient, OpenResponsesError, Provider, exporters
-from openresponses.middleware import Failover, Retry, Timeout, Tracing
+from openresponses.middleware import Failover, Retry, SemanticCache, Timeout, Tracing
 from openresponses.types import OutputTextDeltaEvent
 
 
@@ -72,8 +73,9 @@ def build_app(client: AsyncClient, *, model: str) -> Starlette:
 
 
 def production_client(config: str, tracing: Tracing) -> AsyncClient:
-    """Providers and chains from a config file, with tracing outermost."""
-    return AsyncClient.from_config(config, middleware=[tracing])
+    """Providers and chains from a config file, with tracing outermost, then a semantic cache
+    (in memory here; ``SemanticCache(RedisStore(url))`` to share it between processes)."""
+    return AsyncClient.from_config(config, middleware=[tracing, SemanticCache()])
 
 
 async def offline_demo() -> None:
@@ -85,7 +87,7 @@ async def offline_demo() -> None:
         ScriptedServer(default=text("Served by the backup, streamed to your browser.")) as backup,
     ):
         client = AsyncClient(
-            middleware=[Tracing(tracer_provider=telemetry.tracer_provider)],
+            middleware=[Tracing(tracer_provider=telemetry.tracer_provider), SemanticCache()],
             endpoint=Failover(
                 [
                     Provider(
@@ -106,13 +108,17 @@ async def offline_demo() -> None:
             raise RuntimeError("the service did not start")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             answer = await http.post("/ask", json={"question": "Hello?"})
+            again = await http.post("/ask", json={"question": "Hello?"})  # answered by the cache
             bad = await http.post("/ask", content=b"not json")
         server.should_exit = True
         await serving
     print(f"POST /ask -> {answer.status_code}: {answer.text}")
+    print(f"POST /ask again -> {again.status_code}: {again.text} (from the cache)")
     print(f"POST /ask (bad body) -> {bad.status_code}: {json.loads(bad.text)}")
     print(f"the broken primary saw {len(broken.requests)} requests, the backup {len(backup.requests)}")
-    print(telemetry.render_last_trace())
+    spans = telemetry.spans()
+    first = min(spans, key=lambda span: span.start_time or 0).context.trace_id  # the failed-over call
+    print(exporters.render_trace([span for span in spans if span.context.trace_id == first]))
 
 
 def _free_port() -> int:

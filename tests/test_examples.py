@@ -21,6 +21,7 @@ EXPECTED = {
     "custom_middleware.py": ["the server saw 3 requests, tenant tenant-42", "ledger: 2 calls"],
     "web_service.py": [
         "POST /ask -> 200: Served by the backup",
+        "POST /ask again -> 200: Served by the backup, streamed to your browser. (from the cache)",
         "POST /ask (bad body) -> 400",
         "failover from=primary to=backup",
     ],
