@@ -293,7 +293,9 @@ class AsyncResponses:
         Each turn runs through this client's middleware and ends at the connection's socket.
         ``params`` are body fields sent with every turn (``model``, ``instructions``, ``tools``,
         ``store``, ...). The socket goes to ``base_url`` (default: the client's, with its key and
-        default headers) or through ``transport`` (a ``WebSocketTransport`` you configured).
+        default headers) or through ``transport`` (a ``WebSocketTransport`` you configured). On a
+        client built with ``endpoint=Failover([...])`` each member ``Provider`` gets its own socket
+        and a turn fails over before its first content event (docs/websocket.md, Failover).
         Needs the ``websocket`` extra. Checked here: nothing is sent until the block is entered.
         """
         return self._client.connect(base_url=base_url, transport=transport, params=params)
@@ -583,6 +585,15 @@ class AsyncClient:
             raise ClientClosedError("The client was closed: create a new one to make more calls.")
         if transport is not None and base_url is not None:
             raise ConfigError("pass base_url=... or transport=..., not both", key="connect")
+        if transport is None and base_url is None and self._endpoint is not None:
+            # A Failover (or Provider) endpoint: one socket per member, failing over per turn.
+            from ._ws_failover import Chain, socket_endpoint
+
+            chain = Chain()
+            endpoint, sockets = socket_endpoint(self._endpoint, chain)
+            return AsyncConnection(
+                self, sockets[0], defaults, endpoint=endpoint, sockets=sockets, chain=chain
+            )
         if transport is None:
             from .transports.websocket import WebSocketTransport
 
@@ -592,8 +603,8 @@ class AsyncClient:
             url = base_url or (self.base_url if own else None)
             if url is None:
                 raise ConfigError(
-                    "connect() needs a base URL: this client was built with transport= or endpoint=, so "
-                    "pass connect(base_url=...) or connect(transport=WebSocketTransport(...))",
+                    "connect() needs a base URL: this client was built with transport=, so pass "
+                    "connect(base_url=...) or connect(transport=WebSocketTransport(...))",
                     key="base_url",
                 )
             transport = WebSocketTransport(url, **options)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 from ._decisions import Decision, Recorded
@@ -37,11 +37,13 @@ from ._failed import RaiseOnFailed
 from ._pipeline import AttemptBoundary, Reply, Request, compose
 from ._streaming import AsyncResponseStream, EventStream, StreamEnd
 from ._validate import check_keywords, check_no_null
-from .types import Response
+from .types import CreateResponseBody, Response
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, CreateParams
+    from ._pipeline import Handler
     from ._sync import ResponseStream, _LoopThread
+    from ._ws_failover import Chain
     from .transports.websocket import WebSocketTransport
 
 __all__ = ["AsyncConnection", "Connection", "ConnectionBusyError", "TurnParams"]
@@ -135,17 +137,32 @@ class AsyncConnection:
             stream = await conn.create(input=[tool_output], continue_=True)
 
     ``create()`` returns the same :class:`~openresponses.AsyncResponseStream` as HTTP streaming.
-    See docs/websocket.md for the lifecycle, reconnects and what is retried.
+    See docs/websocket.md for the lifecycle, reconnects and what is retried. Over a client's
+    ``Failover`` the connection holds one socket per member (``endpoint``, ``sockets`` and
+    ``chain`` from ``_ws_failover.socket_endpoint``) and ``transport`` is the first member's.
     """
 
     def __init__(
-        self, client: AsyncClient, transport: WebSocketTransport, defaults: Mapping[str, Any]
+        self,
+        client: AsyncClient,
+        transport: WebSocketTransport,
+        defaults: Mapping[str, Any],
+        *,
+        endpoint: Handler | None = None,
+        sockets: Sequence[WebSocketTransport] = (),
+        chain: Chain | None = None,
     ) -> None:
         self._client = client
         self._transport = transport
+        self._sockets: tuple[WebSocketTransport, ...] = tuple(sockets) or (transport,)
+        for socket in self._sockets:  # one id for the connection, whichever member serves a turn
+            socket.connection_id = transport.connection_id
+        self._chain = chain
         self._defaults = dict(defaults)
         # The client's layers, an instrumentor's registered defaults included (as of now).
-        self._handler = compose(client._layers(), AttemptBoundary(RaiseOnFailed(transport)))
+        terminal = endpoint if endpoint is not None else AttemptBoundary(RaiseOnFailed(transport))
+        self._handler = compose(client._layers(), terminal)
+        self._failover = endpoint is not None
         self._idle = asyncio.Event()
         self._idle.set()
         self._holder: object = None  # the task (or thread) holding the turn in flight
@@ -154,13 +171,21 @@ class AsyncConnection:
         self.turns = 0
         #: The last response that ended ``completed`` or ``incomplete`` (what ``continue_`` continues).
         self.last_response: Response | None = None
+        #: The provider that produced :attr:`last_response` (a Failover member's name).
+        self.last_provider: str | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
     @property
     def transport(self) -> WebSocketTransport:
-        """The transport holding the socket (reconnect counters, age, URL)."""
+        """The transport holding the socket (reconnect counters, age, URL); the first member's
+        under a Failover (see :attr:`transports`)."""
         return self._transport
+
+    @property
+    def transports(self) -> tuple[WebSocketTransport, ...]:
+        """Every socket of this connection: one, or one per Failover member, in order."""
+        return self._sockets
 
     @property
     def connection_id(self) -> str:
@@ -174,8 +199,8 @@ class AsyncConnection:
 
     @property
     def reconnects(self) -> int:
-        """Times the socket was opened again (a drop, the age limit, the server's limit)."""
-        return self._transport.reconnects
+        """Times a socket was opened again (a drop, the age limit, the server's limit)."""
+        return sum(socket.reconnects for socket in self._sockets)
 
     @property
     def busy(self) -> bool:
@@ -203,15 +228,21 @@ class AsyncConnection:
         await self.aclose()
 
     async def open(self) -> None:
-        """Open the socket now (the first turn opens it otherwise)."""
+        """Open the socket now (the first turn opens it otherwise).
+
+        Over a Failover nothing opens here: each member's socket opens at the first turn it
+        serves, so a primary that is down fails over instead of failing the block.
+        """
         self._check_open()
-        await self._transport.connect()
+        if not self._failover:
+            await self._transport.connect()
 
     async def aclose(self) -> None:
-        """Close the socket. Idempotent; a turn in flight ends with a connection error."""
+        """Close the socket(s). Idempotent; a turn in flight ends with a connection error."""
         if not self._closed:
             self._closed = True
-            await self._transport.aclose()
+            for socket in self._sockets:
+                await socket.aclose()
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -299,7 +330,7 @@ class AsyncConnection:
         except BaseException:
             self._end_turn()
             raise
-        stream.tap(on_end=self._on_end)
+        stream.tap(on_end=lambda end: self._on_end(end, request))
         return AsyncResponseStream(stream)
 
     async def _wait_turn(self, holder: object) -> None:
@@ -314,11 +345,15 @@ class AsyncConnection:
         self._idle.clear()
         self._holder = holder
 
-    def _on_end(self, end: StreamEnd) -> None:
+    def _on_end(self, end: StreamEnd, request: Request) -> None:
         response = end.response
         ok = end.error is None and not end.abandoned and response is not None
         if ok and response is not None and response.status in ("completed", "incomplete") and response.id:
             self.last_response = response
+            # Failover names the member that served (a recovery the one that finished).
+            self.last_provider = request.context.provider or self._transport.target.provider
+            if self._chain is not None and isinstance(request.body, CreateResponseBody):
+                self._chain.advance(request.body, response, self.last_provider)
         self._end_turn()
 
     def _end_turn(self) -> None:
@@ -373,6 +408,16 @@ class Connection:
     def last_response(self) -> Response | None:
         """See :attr:`AsyncConnection.last_response`."""
         return self._async.last_response
+
+    @property
+    def transports(self) -> tuple[WebSocketTransport, ...]:
+        """See :attr:`AsyncConnection.transports`."""
+        return self._async.transports
+
+    @property
+    def last_provider(self) -> str | None:
+        """See :attr:`AsyncConnection.last_provider`."""
+        return self._async.last_provider
 
     @property
     def turns(self) -> int:
