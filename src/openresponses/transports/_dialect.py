@@ -8,7 +8,8 @@ encoded, how a streamed body becomes typed Open Responses events, how a success 
 are others. Nothing here does I/O, so every dialect is tested with bytes in and events out.
 
 :func:`event_batches` is the one loop that turns a body's chunks into event batches for every
-transport: HTTP, the in-process scripted transport and the WebSocket transport to come.
+byte-stream transport: HTTP and the in-process scripted transport (the WebSocket transport
+receives whole messages and decodes them in ``_ws_codec``).
 """
 
 from __future__ import annotations
