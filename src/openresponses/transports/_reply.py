@@ -11,7 +11,7 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -23,12 +23,19 @@ from .._errors import (
     InternalServerError,
     ProtocolError,
     RateLimitError,
+    ResponseFailedError,
     status_error_class,
 )
 from .._pipeline import Operation
-from ..types import CompactResponse, ErrorBody, Response
+from ..types import CompactResponse, ErrorBody, ErrorEvent, ErrorPayload, Response, StreamEvent
 
-__all__ = ["MAX_RETRY_AFTER", "parse_reply_body", "parse_retry_after", "status_error_from_body"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "parse_reply_body",
+    "parse_retry_after",
+    "status_error_from_body",
+    "translated_reply",
+]
 
 #: The longest server ``Retry-After`` hint kept on an error, in seconds (larger values are capped).
 MAX_RETRY_AFTER = 600.0
@@ -157,3 +164,27 @@ def _date_delay(raw: str) -> float | None:
     except (OverflowError, ValueError, OSError):
         return None
     return max(0.0, delay) if math.isfinite(delay) else None
+
+
+def translated_reply(
+    response: Response, events: Sequence[StreamEvent], provider: str, *, with_code: bool = True
+) -> Response:
+    """A translating dialect's whole-body ``response``, marked with its provider; if the
+    translation ended ``failed`` (an error under HTTP 200, a context-window stop), raise
+    ``ResponseFailedError`` with its ``error`` event instead of returning a failure as a success.
+    ``with_code`` appends the error's code to the message."""
+    response._provider = provider
+    if response.status != "failed":
+        return response
+    event = next((e for e in events if isinstance(e, ErrorEvent)), None)
+    payload: ErrorPayload | None = event.error if event is not None else None
+    detail = payload.message if payload is not None else "the response failed"
+    code = f" (code {payload.code})" if with_code and payload is not None and payload.code else ""
+    exc = ResponseFailedError(
+        f"HTTP 200 from {provider!r} reported a failure: {detail}{code}",
+        event=event,
+        error=payload,
+        response=response,
+    )
+    exc.provider = provider
+    raise exc

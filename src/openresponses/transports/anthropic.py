@@ -18,9 +18,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
-from .._errors import APIStatusError, RequestValidationError, ResponseFailedError
+from .._errors import APIStatusError, RequestValidationError
 from .._sse import DEFAULT_MAX_EVENT_SIZE, check_max_event_size
-from ..types import CreateResponseBody, ErrorEvent, ErrorPayload
+from ..types import CreateResponseBody
 from ._anthropic_errors import error_body_bytes
 from ._anthropic_request import (
     DEFAULT_MAX_TOKENS,
@@ -31,7 +31,7 @@ from ._anthropic_request import (
     anthropic_request_body,
 )
 from ._anthropic_stream import AnthropicStreamDecoder, ThinkingText, translate_message
-from ._reply import status_error_from_body
+from ._reply import status_error_from_body, translated_reply
 
 if TYPE_CHECKING:
     from .._pipeline import Request
@@ -193,21 +193,7 @@ class AnthropicDialect:
         """
         create = request.body if isinstance(request.body, CreateResponseBody) else None
         response, events = translate_message(body, create, thinking_text=self.thinking_text)
-        response._provider = provider
-        if response.status == "failed":
-            event = next((e for e in events if isinstance(e, ErrorEvent)), None)
-            payload: ErrorPayload | None = event.error if event is not None else None
-            detail = payload.message if payload is not None else "the response failed"
-            code = f" (code {payload.code})" if payload is not None and payload.code else ""
-            exc = ResponseFailedError(
-                f"HTTP 200 from {provider!r} reported a failure: {detail}{code}",
-                event=event,
-                error=payload,
-                response=response,
-            )
-            exc.provider = provider
-            raise exc
-        return response
+        return translated_reply(response, events, provider)
 
     def error(
         self,

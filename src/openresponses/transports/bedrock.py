@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .._errors import APIStatusError, ConfigError, RequestValidationError, ResponseFailedError
-from ..types import CreateResponseBody, ErrorEvent, ErrorPayload
+from .._errors import APIStatusError, ConfigError, RequestValidationError
+from ..types import CreateResponseBody
 from ._bedrock_auth import DEFAULT_REGION, SigV4Signer, resolve_region
 from ._bedrock_errors import REQUEST_ID_HEADERS, http_error
 from ._bedrock_request import DEFAULT_REASONING_BUDGETS, ConverseRequestOptions, converse_request_body
 from ._bedrock_stream import BedrockStreamDecoder, converse_body_to_response
+from ._reply import translated_reply
 
 if TYPE_CHECKING:
     from .._pipeline import Request
@@ -176,21 +177,7 @@ class BedrockConverseDialect:
         malformed tool call) raises ``ResponseFailedError`` as a failed stream does."""
         create = request.body if isinstance(request.body, CreateResponseBody) else None
         response, events = converse_body_to_response(body, create, summary=self.reasoning_summary)
-        response._provider = provider
-        if response.status == "failed":
-            event = next((e for e in events if isinstance(e, ErrorEvent)), None)
-            payload: ErrorPayload | None = event.error if event is not None else None
-            detail = payload.message if payload is not None else "the response failed"
-            code = f" (code {payload.code})" if payload is not None and payload.code else ""
-            exc = ResponseFailedError(
-                f"HTTP 200 from {provider!r} reported a failure: {detail}{code}",
-                event=event,
-                error=payload,
-                response=response,
-            )
-            exc.provider = provider
-            raise exc
-        return response
+        return translated_reply(response, events, provider)
 
     def error(
         self,

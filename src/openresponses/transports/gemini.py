@@ -23,15 +23,15 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, get_args
 
-from .._errors import APIStatusError, ConfigError, RequestValidationError, ResponseFailedError
+from .._errors import APIStatusError, ConfigError, RequestValidationError
 from .._sse import DEFAULT_MAX_EVENT_SIZE, check_max_event_size
-from ..types import CreateResponseBody, ErrorEvent, ErrorPayload
+from ..types import CreateResponseBody
 from ._gemini_auth import CLOUD_PLATFORM_SCOPE, TokenProvider, VertexAuth
 from ._gemini_contents import SKIP_SIGNATURE
 from ._gemini_errors import error_body_bytes
 from ._gemini_request import GeminiRequestOptions, SchemaField, ThinkingStyle, gemini_request_body, model_name
 from ._gemini_stream import GeminiStreamDecoder, translate_generate_content
-from ._reply import status_error_from_body
+from ._reply import status_error_from_body, translated_reply
 
 if TYPE_CHECKING:
     from .._pipeline import Request
@@ -173,20 +173,7 @@ class GeminiDialect:
         (``MALFORMED_FUNCTION_CALL``, ...) raises ``ResponseFailedError``, as a failed stream does."""
         create = request.body if isinstance(request.body, CreateResponseBody) else None
         response, events = translate_generate_content(body, create, provider=provider)
-        response._provider = provider
-        if response.status == "failed":
-            event = next((e for e in events if isinstance(e, ErrorEvent)), None)
-            payload: ErrorPayload | None = event.error if event is not None else None
-            detail = payload.message if payload is not None else "the response failed"
-            exc = ResponseFailedError(
-                f"HTTP 200 from {provider!r} reported a failure: {detail}",
-                event=event,
-                error=payload,
-                response=response,
-            )
-            exc.provider = provider
-            raise exc
-        return response
+        return translated_reply(response, events, provider, with_code=False)
 
     def error(
         self,
