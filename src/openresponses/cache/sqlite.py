@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..store.sqlite import _Worker
+from ..store.sqlite import _Worker, connect_wal
 from ._base import (
     CacheEntry,
     CacheError,
@@ -254,22 +254,4 @@ class SQLiteStore:
             ) from exc
 
     def _connect(self) -> sqlite3.Connection:
-        # Autocommit (isolation_level=None): the only transactions are our explicit BEGIN IMMEDIATE.
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("BEGIN IMMEDIATE")  # one process creates the schema, the others wait
-            try:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return connect_wal(self.path, self.timeout, _SCHEMA)

@@ -14,7 +14,7 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -188,25 +188,32 @@ class SQLiteStore:
             ) from exc
 
     def _connect(self) -> sqlite3.Connection:
-        # Autocommit (isolation_level=None): the only transactions are our explicit BEGIN IMMEDIATE.
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        return connect_wal(self.path, self.timeout, _SCHEMA)
+
+
+def connect_wal(path: str, timeout: float, schema: Iterable[str]) -> sqlite3.Connection:
+    """A connection for a store shared by processes: WAL, a busy timeout, the schema created once.
+
+    Autocommit (``isolation_level=None``): the only transactions are explicit ``BEGIN IMMEDIATE``.
+    """
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file; "memory" for :memory:
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of the app in WAL mode
+        conn.execute("BEGIN IMMEDIATE")  # one process creates the schema, the others wait
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file; "memory" for :memory:
-            conn.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of the app in WAL mode
-            conn.execute("BEGIN IMMEDIATE")  # one process creates the schema, the others wait
-            try:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            for statement in schema:
+                conn.execute(statement)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.close()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        return conn
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class _Worker:
