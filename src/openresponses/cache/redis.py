@@ -22,21 +22,13 @@ import contextlib
 import hashlib
 from typing import Any
 
-from ..store.redis import redact_url
+from ..store.redis import connect_redis, import_redis, redact_url
 from ._base import CacheEntry, CacheError, Clock, Match, Vector, validate_bounds, vector_bytes, wall_time
 from ._index import stack_bytes, top_matches
 
 __all__ = ["RedisStore"]
 
 _EXTRA = "RedisStore needs the redis package: pip install 'openresponses-python[cache]'"
-
-
-def _import_redis() -> Any:
-    try:
-        import redis.asyncio as redis_asyncio
-    except ImportError:
-        raise ImportError(_EXTRA) from None
-    return redis_asyncio
 
 
 def _ns(namespace: str) -> str:
@@ -71,7 +63,7 @@ class RedisStore:
             raise ValueError("RedisStore: pass exactly one of url and client")
         if not timeout > 0:
             raise ValueError(f"RedisStore: timeout must be > 0 seconds, not {timeout!r}")
-        _import_redis()
+        import_redis(_EXTRA)
         self.prefix = prefix
         self.max_entries = max_entries
         self.timeout = timeout
@@ -280,17 +272,7 @@ class RedisStore:
 
     def _connect(self) -> Any:
         assert self._url is not None
-        redis_asyncio = _import_redis()
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        return redis_asyncio.Redis.from_url(
-            self._url,
-            socket_timeout=self.timeout,
-            socket_connect_timeout=self.timeout,
-            retry=Retry(NoBackoff(), 1),
-            retry_on_timeout=False,
-        )
+        return connect_redis(self._url, self.timeout, message=_EXTRA)
 
     def _ensure(self) -> Any:
         if self._client is None:

@@ -21,12 +21,28 @@ __all__ = ["RedisStore"]
 _EXTRA = "RedisStore needs the redis package: pip install 'openresponses-python[store]'"
 
 
-def _import_redis() -> Any:
+def import_redis(message: str = _EXTRA) -> Any:
     try:
         import redis.asyncio as redis_asyncio
     except ImportError:
-        raise ImportError(_EXTRA) from None
+        raise ImportError(message) from None
     return redis_asyncio
+
+
+def connect_redis(url: str, timeout: float, *, message: str = _EXTRA) -> Any:
+    """An asyncio Redis client for a store: ``timeout`` bounds connecting and each command, and
+    a failed command is not retried (the caller decides what an outage means)."""
+    redis_asyncio = import_redis(message)
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return redis_asyncio.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_timeout=False,
+    )
 
 
 def redact_url(url: str) -> str:
@@ -74,7 +90,7 @@ class RedisStore:
             raise ValueError("RedisStore: pass exactly one of url and client")
         if not timeout > 0:
             raise ValueError(f"RedisStore: timeout must be > 0 seconds, not {timeout!r}")
-        _import_redis()  # fail now, with the extra's name, rather than on the first call
+        import_redis()  # fail now, with the extra's name, rather than on the first call
         self.prefix = prefix
         self.ttl = ttl
         self.timeout = timeout
@@ -139,17 +155,7 @@ class RedisStore:
 
     def _connect(self) -> Any:
         assert self._url is not None
-        redis_asyncio = _import_redis()
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        return redis_asyncio.Redis.from_url(
-            self._url,
-            socket_timeout=self.timeout,
-            socket_connect_timeout=self.timeout,
-            retry=Retry(NoBackoff(), 1),
-            retry_on_timeout=False,
-        )
+        return connect_redis(self._url, self.timeout)
 
     def _ensure(self) -> Any:
         if self._client is None:  # reopened after aclose
