@@ -26,6 +26,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._anthropic_messages import anthropic_messages, reject
+from ._fields import set_fields
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -105,13 +106,9 @@ def anthropic_request_body(
 ) -> dict[str, Any]:
     """The Anthropic Messages body for an Open Responses ``body``; raises ``RequestValidationError``."""
     opts = options if options is not None else AnthropicRequestOptions()
-    fields = type(body).model_fields
-    present = {name for name in body.model_fields_set if name in fields and getattr(body, name) is not None}
-    extras = {key: value for key, value in (body.model_extra or {}).items() if value is not None}
-    for name in sorted(present - _TRANSLATED - HARMLESS_FIELDS):
-        reject(f"field {name!r}", loc=(name,))
-    for name in sorted(set(extras) - _EXTENSIONS - HARMLESS_FIELDS):
-        reject(f"field {name!r}", loc=(name,))
+    present, extras = set_fields(
+        body, translated=_TRANSLATED, extensions=_EXTENSIONS, harmless=HARMLESS_FIELDS, reject=reject
+    )
     if "previous_response_id" in present:
         reject(
             "field 'previous_response_id'",

@@ -24,6 +24,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._bedrock_messages import PREFIX, converse_messages, reject
+from ._fields import set_fields
 
 __all__ = [
     "DEFAULT_REASONING_BUDGETS",
@@ -87,13 +88,15 @@ class ConverseRequestOptions:
 def converse_request_body(body: CreateResponseBody, *, options: ConverseRequestOptions) -> dict[str, Any]:
     """The Converse body for ``body``; raises ``RequestValidationError`` naming what cannot be sent."""
     drop = options.drop_unsupported
-    fields = type(body).model_fields
-    present = {name for name in body.model_fields_set if name in fields and getattr(body, name) is not None}
-    extras = {key: value for key, value in (body.model_extra or {}).items() if value is not None}
-    for name in sorted(present - _TRANSLATED - HARMLESS_FIELDS - drop):
-        reject(f"field {name!r}", _why(name), loc=(name,))
-    for name in sorted(set(extras) - _EXTENSIONS - HARMLESS_FIELDS - drop):
-        reject(f"field {name!r}", loc=(name,))
+    present, extras = set_fields(
+        body,
+        translated=_TRANSLATED,
+        extensions=_EXTENSIONS,
+        harmless=HARMLESS_FIELDS,
+        reject=reject,
+        drop=drop,
+        why=_why,
+    )
 
     def wanted(name: str) -> bool:
         return name in present and name not in drop

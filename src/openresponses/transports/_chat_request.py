@@ -19,6 +19,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
+from ._fields import set_fields
 
 __all__ = [
     "HARMLESS_FIELDS",
@@ -98,15 +99,14 @@ def chat_request_body(
     """
     opts = options if options is not None else ChatRequestOptions()
     drop = opts.drop_unsupported
-    fields = type(body).model_fields
-    # ``model_fields_set`` also lists extra keys; those are handled as ``extras`` below.
-    present = {name for name in body.model_fields_set if name in fields and getattr(body, name) is not None}
-    extras = {key: value for key, value in (body.model_extra or {}).items() if value is not None}
-
-    for name in sorted(present - _TRANSLATED - HARMLESS_FIELDS - drop):
-        reject(f"field {name!r}", loc=(name,))
-    for name in sorted(set(extras) - _EXTENSIONS - HARMLESS_FIELDS - drop):
-        reject(f"field {name!r}", loc=(name,))
+    present, extras = set_fields(
+        body,
+        translated=_TRANSLATED,
+        extensions=_EXTENSIONS,
+        harmless=HARMLESS_FIELDS,
+        reject=reject,
+        drop=drop,
+    )
 
     def wanted(name: str) -> bool:
         return name in present and name not in drop
