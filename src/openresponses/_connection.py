@@ -21,37 +21,33 @@ What the connection adds on top:
   and, under ``Tracing``, sets ``openresponses.websocket.connection_id`` and
   ``openresponses.websocket.turn`` on its call span, so the turns of one connection can be
   found together.
+
+The turn checks and the telemetry observer are in ``_connection_turns``; the sync
+:class:`Connection` is in ``_sync_connection`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ._decisions import Decision, Recorded
+from ._connection_turns import TurnObserver as _TurnObserver
+from ._connection_turns import check_turn_params as check_turn_params
 from ._errors import OpenResponsesError, RequestValidationError
 from ._failed import RaiseOnFailed
 from ._pipeline import AttemptBoundary, Reply, Request, compose
 from ._streaming import AsyncResponseStream, EventStream, StreamEnd
-from ._validate import check_keywords, check_no_null
+from ._sync_connection import Connection
 from .types import CreateResponseBody, Response
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, CreateParams
     from ._pipeline import Handler
-    from ._sync import ResponseStream, _LoopThread
     from ._ws_failover import Chain
     from .transports.websocket import WebSocketTransport
 
 __all__ = ["AsyncConnection", "Connection", "ConnectionBusyError", "TurnParams"]
-
-#: Body fields a WebSocket turn cannot carry (R55), with why, for the error message.
-_NOT_OVER_WEBSOCKET = ("stream", "stream_options", "background")
-#: The turn's call options (not body fields).
-_OPTIONS = frozenset({"extra_headers", "extra_body", "timeout", "continue_", "generate"})
 
 TurnParams = dict[str, Any]
 
@@ -62,68 +58,6 @@ class ConnectionBusyError(OpenResponsesError, RuntimeError):
     A connection runs one turn at a time (the spec's rule); read the previous stream to its end
     or close it first, or open another connection for parallel runs. Not retryable.
     """
-
-
-def _body_fields() -> frozenset[str]:
-    from ._client import CreateParams
-
-    return frozenset(CreateParams.__optional_keys__) - set(_NOT_OVER_WEBSOCKET)
-
-
-def check_turn_params(function: str, params: Mapping[str, Any], extra_body: object = None) -> None:
-    """Reject what a WebSocket turn cannot carry, naming it, before anything is sent."""
-    forbidden = [name for name in _NOT_OVER_WEBSOCKET if name in params]
-    if isinstance(extra_body, Mapping):
-        forbidden += [name for name in _NOT_OVER_WEBSOCKET if name in extra_body and name not in forbidden]
-    if forbidden:
-        raise RequestValidationError(
-            f"{function}(): {', '.join(forbidden)} cannot be sent over a WebSocket (a turn is always "
-            "streamed; background responses need HTTP)",
-            [
-                {"loc": (name,), "msg": "not allowed over WebSocket", "type": "websocket"}
-                for name in forbidden
-            ],
-        )
-    check_keywords(function, params, _body_fields())
-    check_no_null(params)
-
-
-class _TurnObserver:
-    """Ties a turn to its connection in telemetry (a ``CallObserver``; never raises)."""
-
-    __slots__ = ("connection_id", "noted", "turn")
-
-    def __init__(self, connection_id: str, turn: int) -> None:
-        self.connection_id = connection_id
-        self.turn = turn
-        self.noted = False
-
-    def on_record(self, decision: Decision) -> None:
-        return None
-
-    def on_attempt(self, request: Request, number: int) -> None:
-        if self.noted:
-            return None
-        self.noted = True
-        values: dict[str, str | int] = {"connection_id": self.connection_id, "turn": self.turn}
-        _annotate_call_span({f"openresponses.websocket.{key}": value for key, value in values.items()})
-        request.context.record(Recorded("websocket.turn", dict(values)))
-        return None
-
-
-def _annotate_call_span(attrs: Mapping[str, str | int]) -> None:
-    """Set ``attrs`` on the current span when it is this library's call span (Tracing's)."""
-    try:
-        from opentelemetry import trace
-    except ImportError:  # no otel extra: no Tracing either
-        return
-    try:
-        span = trace.get_current_span()
-        scope = getattr(span, "instrumentation_scope", None)
-        if span.is_recording() and getattr(scope, "name", None) == "openresponses":
-            span.set_attributes(dict(attrs))
-    except Exception:  # telemetry never breaks the call
-        return
 
 
 class AsyncConnection:
@@ -371,105 +305,3 @@ def _as_stream(reply: Reply) -> EventStream:
     from ._client import _as_stream as shape
 
     return shape(reply)
-
-
-class Connection:
-    """The sync twin of :class:`AsyncConnection` (``Client.responses.connect(...)``).
-
-    Runs the same connection on the sync client's background loop; ``create()`` returns a
-    :class:`~openresponses.ResponseStream`. A second ``create()`` from the thread holding the
-    previous turn's unread stream raises :class:`ConnectionBusyError`; from another thread it
-    waits for that turn to end::
-
-        with client.responses.connect(model="m") as conn:
-            print(conn.create(input="Hi").get_final_response().output_text)
-    """
-
-    def __init__(self, connection: AsyncConnection, runner: _LoopThread) -> None:
-        self._async = connection
-        self._runner = runner
-
-    @property
-    def async_connection(self) -> AsyncConnection:
-        """The connection this facade drives."""
-        return self._async
-
-    @property
-    def connection_id(self) -> str:
-        """See :attr:`AsyncConnection.connection_id`."""
-        return self._async.connection_id
-
-    @property
-    def last_response_id(self) -> str | None:
-        """See :attr:`AsyncConnection.last_response_id`."""
-        return self._async.last_response_id
-
-    @property
-    def last_response(self) -> Response | None:
-        """See :attr:`AsyncConnection.last_response`."""
-        return self._async.last_response
-
-    @property
-    def transports(self) -> tuple[WebSocketTransport, ...]:
-        """See :attr:`AsyncConnection.transports`."""
-        return self._async.transports
-
-    @property
-    def last_provider(self) -> str | None:
-        """See :attr:`AsyncConnection.last_provider`."""
-        return self._async.last_provider
-
-    @property
-    def turns(self) -> int:
-        """Turns started on this connection."""
-        return self._async.turns
-
-    @property
-    def reconnects(self) -> int:
-        """See :attr:`AsyncConnection.reconnects`."""
-        return self._async.reconnects
-
-    def __enter__(self) -> Connection:
-        self._runner.run(self._async.open)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the socket. Idempotent."""
-        if self._runner.closed:
-            return
-        from ._client import ClientClosedError
-
-        with contextlib.suppress(ClientClosedError):  # the client closed meanwhile: so did this
-            self._runner.run(self._async.aclose)
-
-    def create(
-        self,
-        *,
-        continue_: bool = False,
-        generate: bool | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        **params: Unpack[CreateParams],
-    ) -> ResponseStream:
-        """Start a turn (see :meth:`AsyncConnection.create`); checked here, in the calling thread."""
-        from ._sync import ResponseStream
-
-        request = self._async.prepare(
-            params,
-            continue_=continue_,
-            generate=generate,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-        holder = threading.current_thread()
-        stream = self._runner.run(lambda: self._async.send(request, continue_=continue_, holder=holder))
-        self._runner.track(stream.events)
-        return ResponseStream(stream, self._runner)
-
-    def __repr__(self) -> str:
-        return f"<Connection {self._async!r}>"

@@ -5,28 +5,25 @@ the very same pipeline, middleware objects, parser and accumulator as the async 
 timeouts, hedging and cancellation behave identically. Streams cross the thread boundary in
 batches (every event already decoded moves in one hop), and the caller's ``contextvars``
 (e.g. the current OpenTelemetry span) are handed to the loop explicitly with each call.
+
+The loop is ``_loop_thread._LoopThread``; the sync stream ``ResponseStream`` is in
+``_sync_stream`` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
-import contextvars
-import logging
 import os
 import threading
-import weakref
-from asyncio import CancelledError
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from ._client import AsyncClient, ClientClosedError, CompactParams, CreateParams
-from ._errors import OpenResponsesError
+from ._loop_thread import _LoopThread as _LoopThread
 from ._options import check_http_client
-from ._streaming import AsyncResponseStream, EventStream
-from .types import CompactResponse, Response, StreamEvent
+from ._streaming import AsyncResponseStream
+from ._sync_stream import ResponseStream
+from ._sync_stream import _StreamManager as _StreamManager
+from .types import CompactResponse, Response
 
 if TYPE_CHECKING:
     import httpx
@@ -36,233 +33,6 @@ if TYPE_CHECKING:
     from .transports.websocket import WebSocketTransport
 
 __all__ = ["Client", "ResponseStream", "Responses"]
-
-T = TypeVar("T")
-logger = logging.getLogger("openresponses")
-
-
-class _LoopThread:
-    """An asyncio loop in a daemon thread; ``run`` executes a coroutine there and waits.
-
-    It knows every call in flight, so :meth:`shutdown` can end them: a thread blocked in
-    ``run`` (reading a stream, waiting for a reply) gets ``ClientClosedError`` promptly instead
-    of waiting forever on a loop that has stopped.
-    """
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._closing = False  # set on the loop thread once shutdown begins
-        self._tasks: set[asyncio.Task[Any]] = set()  # touched on the loop thread only
-        self._futures: set[concurrent.futures.Future[Any]] = set()  # callers waiting, under _lock
-        self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()  # open streams, under _lock
-        self._thread = threading.Thread(target=self._main, name="openresponses-sync", daemon=True)
-        self._thread.start()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`shutdown` has begun: ``run`` refuses new work."""
-        return self._closed
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def run(self, factory: Callable[[], Awaitable[T]]) -> T:
-        """Run ``factory()`` on the loop with the caller's context; raise what it raises."""
-        context = contextvars.copy_context()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        tasks: list[asyncio.Task[T]] = []
-
-        async def runner() -> T:
-            return await factory()
-
-        def start() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            if self._closing:
-                future.set_exception(_closed_error())
-                return
-            task = self.loop.create_task(runner(), context=context)
-            tasks.append(task)
-            self._tasks.add(task)
-
-            def done(t: asyncio.Task[T]) -> None:
-                self._tasks.discard(t)
-                if t.cancelled():
-                    # Cancelled by shutdown (or by the caller's KeyboardInterrupt, below): a
-                    # concurrent future that is running cannot be cancelled, so it gets an error.
-                    future.set_exception(_closed_error() if self._closing else CancelledError())
-                elif (exc := t.exception()) is not None:
-                    if (
-                        self._closing
-                        and isinstance(exc, Exception)
-                        and not isinstance(exc, OpenResponsesError)
-                    ):
-                        # What a call cut by shutdown raised on its way out (a closed pool).
-                        closed = _closed_error()
-                        closed.__cause__ = exc
-                        exc = closed
-                    future.set_exception(exc)
-                else:
-                    future.set_result(t.result())
-
-            task.add_done_callback(done)
-
-        with self._lock:
-            if self._closed:
-                raise _closed_error()
-            self._futures.add(future)
-            self.loop.call_soon_threadsafe(start)
-        try:
-            return future.result()
-        except BaseException:
-            # KeyboardInterrupt in the caller: cancel the work on the loop too.
-            if tasks and not tasks[0].done() and not self.loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    self.loop.call_soon_threadsafe(tasks[0].cancel)
-            raise
-        finally:
-            with self._lock:
-                self._futures.discard(future)
-
-    def track(self, stream: EventStream) -> None:
-        """Remember an open stream, so shutdown closes it (ending its taps and spans)."""
-        with self._lock:
-            self._streams.add(stream)
-
-    def shutdown(self, aclose: Callable[[], Awaitable[None]], *, grace: float = 5.0) -> None:
-        """End every call in flight (their threads get ``ClientClosedError``), run ``aclose``,
-        stop the loop. Bounded: after ``grace`` seconds of each step the loop is stopped anyway."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-
-        async def finish() -> None:
-            self._closing = True
-            pending = [task for task in self._tasks if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=grace)
-            with self._lock:
-                streams = list(self._streams)
-            for stream in streams:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(stream.aclose(), timeout=grace)
-            try:
-                await asyncio.wait_for(aclose(), timeout=grace)
-            finally:
-                await self.loop.shutdown_asyncgens()
-
-        if threading.current_thread() is self._thread:  # closed from a callback on the loop
-            self.loop.stop()
-        else:
-            try:
-                asyncio.run_coroutine_threadsafe(finish(), self.loop).result(timeout=4 * grace)
-            except Exception:
-                logger.warning("closing the sync client did not finish cleanly", exc_info=True)
-            finally:
-                self.stop()
-        # Whoever still waits (work that ignored cancellation) is told now, not never.
-        with self._lock:
-            waiting, self._futures = list(self._futures), set()
-        for future in waiting:
-            with contextlib.suppress(concurrent.futures.InvalidStateError):
-                future.set_exception(_closed_error())
-
-    def stop(self) -> None:
-        """Stop the loop and its thread (waits up to 5 s)."""
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=5)
-        if not self.loop.is_running() and not self.loop.is_closed():
-            self.loop.close()
-
-
-def _closed_error() -> ClientClosedError:
-    return ClientClosedError("The client was closed while this call was running (Client.close()).")
-
-
-class ResponseStream:
-    """The sync counterpart of ``AsyncResponseStream``: iterate events, get the final response."""
-
-    __slots__ = ("_async", "_buffer", "_runner")
-
-    def __init__(self, stream: AsyncResponseStream, runner: _LoopThread) -> None:
-        self._async = stream
-        self._runner = runner
-        self._buffer: deque[StreamEvent] = deque()
-
-    @property
-    def provider(self) -> str | None:
-        """The provider serving this stream."""
-        return self._async.provider
-
-    @property
-    def response(self) -> Response | None:
-        """The response so far (partial until the stream ends)."""
-        return self._async.response
-
-    def __iter__(self) -> Iterator[StreamEvent]:
-        return self
-
-    def __next__(self) -> StreamEvent:
-        if not self._buffer:
-            batch = self._runner.run(self._async.events.next_batch)
-            if not batch:
-                raise StopIteration
-            self._buffer.extend(batch)
-        return self._buffer.popleft()
-
-    def until_done(self) -> ResponseStream:
-        """Read the rest of the stream, discarding events."""
-        self._buffer.clear()
-        while self._runner.run(self._async.events.next_batch):
-            pass
-        return self
-
-    def get_final_response(self) -> Response:
-        """Read to the end; return the final ``Response`` (raises if the stream failed)."""
-        self.until_done()
-        return self._runner.run(self._async.get_final_response)
-
-    def close(self) -> None:
-        """Release the connection. Idempotent; nothing to do once the client is closed (closing
-        the client closed its streams)."""
-        self._buffer.clear()
-        if self._runner.closed:
-            return
-        with contextlib.suppress(ClientClosedError):  # the client closed meanwhile
-            self._runner.run(self._async.close)
-
-    def __enter__(self) -> ResponseStream:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<ResponseStream {self._async.events!r}>"
-
-
-class _StreamManager:
-    __slots__ = ("_factory", "_stream")
-
-    def __init__(self, factory: Callable[[], ResponseStream]) -> None:
-        self._factory = factory
-        self._stream: ResponseStream | None = None
-
-    def __enter__(self) -> ResponseStream:
-        self._stream = self._factory()
-        return self._stream
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._stream is not None:
-            self._stream.close()
 
 
 class Responses:

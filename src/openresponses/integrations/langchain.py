@@ -15,7 +15,8 @@ tracing), so a chain gets them without rewriting::
 possible (a base URL or config file), and otherwise refused with a clear error (an
 ``AsyncClient`` cannot serve a sync call) or, for async calls over a sync ``Client`` only, run in
 LangChain's thread executor. Request building and result parsing are pure functions in
-``_langchain_messages``, ``_langchain_output`` and ``_langchain_tools``; see
+``_langchain_messages``, ``_langchain_output`` and ``_langchain_tools``, assembled per call in
+``_langchain_call``; structured output is built in ``_langchain_structured``. See
 docs/integrations/langchain.md.
 """
 
@@ -25,7 +26,6 @@ import asyncio
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,13 +37,9 @@ try:
     from langchain_core.language_models.base import LangSmithParams
     from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
     from langchain_core.messages import AIMessage, BaseMessage
-    from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticOutputParser
-    from langchain_core.output_parsers.openai_tools import PydanticToolsParser
-    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-    from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+    from langchain_core.outputs import ChatGenerationChunk, ChatResult
+    from langchain_core.runnables import Runnable
     from langchain_core.utils import from_env, secret_from_env
-    from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-    from langchain_core.utils.pydantic import is_basemodel_subclass
     from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by tests/test_extras_missing.py
     if (exc.name or "").split(".")[0] not in ("langchain_core",):
@@ -55,22 +51,18 @@ from .._errors import ConfigError
 from .._streaming import AsyncResponseStream
 from .._sync import Client, ResponseStream
 from ..types import Response
-from ._langchain_messages import SystemMode, to_input
-from ._langchain_output import PROVIDER_TAG, ChunkBuilder, text_of, to_message
-from ._langchain_tools import json_schema_format, to_tool, to_tool_choice
-from ._normalize import normalize_body
+from ._langchain_call import call_params, chat_result
+from ._langchain_messages import SystemMode
+from ._langchain_output import PROVIDER_TAG, ChunkBuilder, text_of
+from ._langchain_structured import JSON_MODE_FORMAT as JSON_MODE_FORMAT
+from ._langchain_structured import structured_output
+from ._langchain_tools import to_tool, to_tool_choice
 
 if TYPE_CHECKING:
     from .._pipeline import Request
 
 __all__ = ["ChatOpenResponses"]
 
-_ENCRYPTED = "reasoning.encrypted_content"
-JSON_MODE_FORMAT: Mapping[str, Any] = {
-    "type": "json_schema",
-    "name": "json_object",
-    "schema": {"type": "object"},
-}
 _SOURCE_FIELDS = ("base_url", "api_key", "timeout", "max_retries")
 
 
@@ -261,36 +253,7 @@ class ChatOpenResponses(BaseChatModel):
         self, messages: list[BaseMessage], kwargs: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(body fields, extra_body)`` for a call: model fields, then per-call overrides."""
-        call = dict(kwargs)
-        extra = {**(self.extra_body or {}), **(call.pop("extra_body", None) or {})}
-        if "max_tokens" in call:
-            call["max_output_tokens"] = call.pop("max_tokens")
-        instructions, items = to_input(messages, system=self.system_message_mode)
-        params: dict[str, Any] = {}
-        fields = {
-            "model": self.model,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_output_tokens": self.max_output_tokens,
-            "reasoning": self.reasoning,
-            "store": self.store,
-            "include": self.include,
-        }
-        params.update({key: value for key, value in fields.items() if value is not None})
-        params["input"] = items
-        if instructions is not None:
-            params["instructions"] = instructions
-        params.update(call)
-        if "tools" in params:
-            params["tools"] = [to_tool(tool) for tool in params["tools"] or ()]
-            if params.get("tool_choice") is not None:
-                params["tool_choice"] = to_tool_choice(params["tool_choice"], params["tools"])
-        if params.get("store") is False and params.get("reasoning") is not None:
-            # Stateless reasoning continues only if its encrypted form comes back next turn.
-            include = list(params.get("include") or [])
-            if _ENCRYPTED not in include:
-                params["include"] = [*include, _ENCRYPTED]
-        return normalize_body(params), extra
+        return call_params(self, messages, kwargs)
 
     def _prepare_async(
         self, client: AsyncClient, messages: list[BaseMessage], kwargs: Mapping[str, Any], *, stream: bool
@@ -323,7 +286,7 @@ class ChatOpenResponses(BaseChatModel):
         request = self._prepare_async(client, messages, kwargs, stream=False)
         response = await client.responses.deliver(request)
         assert isinstance(response, Response)
-        return _result(response, request.context.attempts)
+        return chat_result(response, request.context.attempts)
 
     async def _astream(
         self,
@@ -371,7 +334,7 @@ class ChatOpenResponses(BaseChatModel):
         runner, aclient = client._ensure()
         response = runner.run(lambda: aclient.responses.deliver(request))
         assert isinstance(response, Response)
-        return _result(response, request.context.attempts)
+        return chat_result(response, request.context.attempts)
 
     def _stream(
         self,
@@ -445,45 +408,4 @@ class ChatOpenResponses(BaseChatModel):
         """
         if kwargs:
             raise TypeError(f"with_structured_output() got unexpected arguments {sorted(kwargs)}")
-        pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        traced = {"kwargs": {"method": method, "strict": strict}, "schema": convert_to_json_schema(schema)}
-        parser: Runnable[Any, Any]
-        if method == "function_calling":
-            name = convert_to_openai_tool(schema)["function"]["name"]
-            llm = self.bind_tools(
-                [schema], tool_choice=name, strict=strict, ls_structured_output_format=traced
-            )
-            if pydantic:
-                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
-            else:
-                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-        elif method in ("json_schema", "json_mode"):
-            # The spec has no ``json_object`` format: JSON mode is a schema any object satisfies.
-            text_format = (
-                json_schema_format(schema, strict=strict)
-                if method == "json_schema"
-                else dict(JSON_MODE_FORMAT)
-            )
-            llm = self.bind(text={"format": text_format}, ls_structured_output_format=traced)
-            parser = PydanticOutputParser(pydantic_object=schema) if pydantic else JsonOutputParser()
-        else:
-            raise ValueError(
-                f"method must be 'json_schema', 'function_calling' or 'json_mode', not {method!r}"
-            )
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parsed.with_fallbacks([fallback], exception_key="parsing_error")
-
-
-def _result(response: Response, attempts: int) -> ChatResult:
-    message = to_message(response, attempts=attempts)
-    return ChatResult(
-        generations=[ChatGeneration(message=message, generation_info={"finish_reason": _finish(message)})],
-        llm_output={"model_name": response.model, "id": response.id},
-    )
-
-
-def _finish(message: AIMessage) -> Any:
-    return message.response_metadata.get("finish_reason")
+        return structured_output(self, schema, include_raw=include_raw, method=method, strict=strict)

@@ -1,6 +1,6 @@
 """The WebSocket transport: one persistent connection to ``/v1/responses`` (README §9).
 
-The only module that imports ``websockets`` (the ``websocket`` extra). A
+Needs the ``websocket`` extra (``websockets`` itself is imported in ``_ws_lib`` only). A
 :class:`WebSocketTransport` *is* one connection: a :class:`~openresponses.Transport` that
 middleware end at, like ``HTTPTransport``, so Retry, Timeout, Failover, Tracing and Metrics
 treat a turn as they treat an HTTP stream: one call is one turn, one attempt one
@@ -23,6 +23,9 @@ treat a turn as they treat an HTTP stream: one call is one turn, one attempt one
 - **No secrets anywhere**: the key and authorization-like headers are redacted from every error,
   failure event and from the ``websockets`` library's own log records (which would show the
   handshake headers at DEBUG).
+
+A turn's stream is a ``_ws_turn.Turn``; :class:`RawSocket` (``_ws_raw``), the conformance
+checker's bare socket, is re-exported here.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from .._decisions import Recorded
 from .._errors import (
@@ -44,7 +46,6 @@ from .._errors import (
     OpenResponsesError,
     RequestValidationError,
 )
-from .._extras import MissingExtraError
 from .._pipeline import Reply, Request, Target
 from .._redact import Redactor, display_url, url_password
 from .._streaming import EventStream
@@ -53,16 +54,20 @@ from ..types import CreateResponseBody, Response, StreamEvent
 from ._reply import status_error_from_body
 from ._url import check_url
 from ._ws_codec import LIMIT_REACHED, PREVIOUS_NOT_FOUND, TurnDecoder, WebSocketLimitReached, encode_create
-
-try:
-    from websockets.asyncio.client import ClientConnection
-    from websockets.asyncio.client import connect as ws_connect
-    from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
-    from websockets.protocol import State
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised by tests/test_extras_missing.py
-    if (exc.name or "").split(".")[0] != "websockets":
-        raise
-    raise MissingExtraError("WebSocket mode", "websocket", missing=exc.name) from None
+from ._ws_lib import (
+    ClientConnection,
+    ConnectionClosed,
+    InvalidStatus,
+    InvalidURI,
+    State,
+    WebSocketException,
+    ws_connect,
+)
+from ._ws_lib import RedactingLogger as _RedactingLogger
+from ._ws_lib import closed_error as _closed_error
+from ._ws_raw import RawSocket
+from ._ws_turn import Turn as _Turn
+from ._ws_turn import clean as _clean
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -79,7 +84,6 @@ logger = logging.getLogger("openresponses")
 DEFAULT_MAX_AGE = 59 * 60.0
 #: The largest message accepted (a ``response.completed`` carries the whole output).
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
-_FAILURE_EVENTS = frozenset({"error", "response.failed", "response.incomplete"})
 
 
 def websocket_url(base_url: str) -> str:
@@ -92,29 +96,6 @@ def websocket_url(base_url: str) -> str:
     checked = check_url(text, key="base_url of the WebSocket transport")
     scheme, rest = checked.split("://", 1)
     return ("wss://" if scheme.lower() == "https" else "ws://") + rest + "/responses"
-
-
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """The ``websockets.client`` logger, each record scrubbed of the secrets this transport sends.
-
-    Why: at DEBUG the library logs the handshake headers, ``Authorization`` included. An adapter
-    per transport (rather than a filter added to a shared logger per transport) keeps nothing
-    behind when the transport goes away.
-    """
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__(logging.getLogger("websockets.client"), {})
-        self.redactor = redactor
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        try:
-            text = str(msg) % args if args else str(msg)
-        except Exception:
-            text = str(msg)
-        kwargs.setdefault("stacklevel", 2)
-        self.logger.log(level, "%s", self.redactor.message(text), **kwargs)
 
 
 class WebSocketTransport:
@@ -434,138 +415,3 @@ class WebSocketTransport:
                 "store=false a chain lives only in the connection that made it. Start a new chain "
                 "with the full context (continue_=False), or use store=true."
             )
-
-
-class _Turn:
-    """The event batches of one turn: the source of its ``EventStream``.
-
-    A class rather than an async generator so that the turn lock is released however the
-    stream ends, even when it is closed before its first pull or dropped unread (``__del__``).
-    """
-
-    __slots__ = ("_done", "_first", "_owner", "decoder", "ws")
-
-    def __init__(
-        self, owner: WebSocketTransport, ws: ClientConnection, decoder: TurnDecoder, first: list[StreamEvent]
-    ) -> None:
-        self._owner = owner
-        self.ws = ws
-        self.decoder = decoder
-        self._first: list[StreamEvent] | None = first
-        self._done = False
-        owner._remember(first)
-
-    def __aiter__(self) -> _Turn:
-        return self
-
-    async def __anext__(self) -> list[StreamEvent]:
-        if self._done:
-            raise StopAsyncIteration
-        if self._first is not None:
-            events, self._first = self._first, None
-        elif self.decoder.ended:
-            self._finish(healthy=True)
-            raise StopAsyncIteration
-        else:
-            try:
-                events = await self._owner._receive(self.ws, self.decoder)
-            except BaseException:
-                self._finish(healthy=False)
-                raise
-            self._owner._remember(events)
-        if self.decoder.ended:
-            self._finish(healthy=True)  # the next turn may start as soon as this one has ended
-        return events
-
-    async def aclose(self) -> None:
-        """Closed by its stream: end the turn, draining it in the background when abandoned."""
-        if self._done:
-            return
-        if self.decoder.ended:
-            self._finish(healthy=True)
-        elif self.ws.state is State.OPEN and not self._owner._closed:
-            self._done = True
-            self._owner._drain(self)
-        else:
-            self._finish(healthy=False)
-
-    def _finish(self, *, healthy: bool) -> None:
-        if not self._done:
-            self._done = True
-            self._owner._release(self.ws, healthy=healthy)
-
-    def __del__(self) -> None:
-        if not self._done:
-            with contextlib.suppress(Exception):  # interpreter shutdown
-                self._finish(healthy=False)
-
-
-def _closed_error(exc: ConnectionClosed, provider: str) -> APIConnectionError:
-    frame = exc.rcvd
-    if frame is None:
-        detail = "the connection dropped without a close frame"
-    else:
-        detail = f"closed by the server with code {frame.code}" + (
-            f" ({frame.reason})" if frame.reason else ""
-        )
-    return APIConnectionError(f"WebSocket connection lost: {detail}.", provider=provider)
-
-
-def _clean(event: StreamEvent, redactor: Redactor) -> StreamEvent:
-    """Failure events carry server text: redact them; a healthy delta costs one set lookup."""
-    if event.type not in _FAILURE_EVENTS or not redactor:
-        return event
-    cleaned: StreamEvent = redactor.value(event) if event.type == "error" else redactor.exact(event)
-    return cleaned
-
-
-class RawSocket:
-    """A bare WebSocket to ``/v1/responses`` that interprets nothing: text messages in and out.
-
-    For the conformance checker, which judges exactly what a server sends. Opening it fails as
-    :class:`WebSocketTransport` does (a status error for a refused handshake, a connection error
-    otherwise); ``recv`` raises ``APITimeoutError`` after ``timeout`` seconds of silence and
-    ``APIConnectionError`` when the server closes the socket.
-    """
-
-    def __init__(self, ws: ClientConnection, provider: str) -> None:
-        self._ws = ws
-        self._provider = provider
-
-    @classmethod
-    async def open(cls, base_url: str, *, headers: Mapping[str, str], timeout: float) -> RawSocket:
-        """Connect to ``<base_url>/responses`` with ``headers`` (which may hold the key)."""
-        transport = WebSocketTransport(
-            base_url,
-            headers=headers,
-            open_timeout=timeout,
-            provider="server",
-            compression=None,
-            ping_interval=None,
-        )
-        await transport._open()
-        assert transport._ws is not None
-        return cls(transport._ws, "server")
-
-    async def send(self, text: str) -> None:
-        """Send one text message."""
-        try:
-            await self._ws.send(text)
-        except ConnectionClosed as exc:
-            raise _closed_error(exc, self._provider) from None
-
-    async def recv(self, timeout: float) -> str:
-        """The next message as text (binary messages are decoded as UTF-8)."""
-        try:
-            async with asyncio.timeout(timeout):
-                message = await self._ws.recv()
-        except TimeoutError:
-            raise APITimeoutError("read", timeout, provider=self._provider) from None
-        except ConnectionClosed as exc:
-            raise _closed_error(exc, self._provider) from None
-        return message if isinstance(message, str) else message.decode("utf-8", "replace")
-
-    async def aclose(self) -> None:
-        """Close the socket."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ws.close(), timeout=2.0)
