@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-from collections.abc import Callable
-from typing import TypeVar
 
-from ..store.sqlite import _Worker, connect_wal
+from ..store._sqlite import SQLiteRunner, counted, evict_past, immediate
 from ._base import (
     CacheEntry,
     CacheError,
@@ -32,8 +29,6 @@ from ._base import (
 from ._index import stack_bytes, top_matches
 
 __all__ = ["SQLiteStore"]
-
-T = TypeVar("T")
 
 _T = "openresponses_cache"
 _SCHEMA = (
@@ -52,12 +47,7 @@ _SCHEMA = (
     f"CREATE INDEX IF NOT EXISTS {_T}_bucket ON {_T} (namespace, bucket, dim) WHERE vector IS NOT NULL",
     f"CREATE INDEX IF NOT EXISTS {_T}_used ON {_T} (used_at)",
     f"CREATE INDEX IF NOT EXISTS {_T}_expiry ON {_T} (expires_at) WHERE expires_at IS NOT NULL",
-    f"CREATE TABLE IF NOT EXISTS {_T}_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    f"INSERT OR IGNORE INTO {_T}_meta (key, value) VALUES ('count', 0)",
-    f"""CREATE TRIGGER IF NOT EXISTS {_T}_added AFTER INSERT ON {_T}
-        BEGIN UPDATE {_T}_meta SET value = value + 1 WHERE key = 'count'; END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {_T}_removed AFTER DELETE ON {_T}
-        BEGIN UPDATE {_T}_meta SET value = value - 1 WHERE key = 'count'; END""",
+    *counted(_T),
 )
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 #: A hit refreshes ``used_at`` at most this often (seconds): LRU order without a write per hit.
@@ -75,7 +65,7 @@ class SQLiteStore:
         cache = SemanticCache(SQLiteStore("/var/lib/myapp/cache.db", max_entries=100_000), ttl=86_400)
     """
 
-    __slots__ = ("_clock", "_lock", "_worker", "max_entries", "path", "timeout")
+    __slots__ = ("_clock", "_runner", "max_entries", "path", "timeout")
 
     def __init__(
         self,
@@ -92,8 +82,7 @@ class SQLiteStore:
         self.max_entries = max_entries
         self.timeout = timeout
         self._clock: Clock = clock or wall_time
-        self._lock = threading.Lock()
-        self._worker: _Worker | None = None
+        self._runner = SQLiteRunner(self, _SCHEMA, error=CacheError, name="SQLite cache")
 
     def __repr__(self) -> str:
         return f"SQLiteStore(path={self.path!r}, max_entries={self.max_entries})"
@@ -117,7 +106,7 @@ class SQLiteStore:
                 )
             return str(row[0]), row[1]
 
-        found = await self._run(read, "get")
+        found = await self._runner.run(read, "get")
         return None if found is None else self._entry(found[0], found[1], "get")
 
     async def put(self, entry: CacheEntry) -> None:
@@ -130,8 +119,7 @@ class SQLiteStore:
         max_entries = self.max_entries
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 conn.execute(f"DELETE FROM {_T} WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
                 conn.execute(
                     f"DELETE FROM {_T} WHERE namespace = ? AND key = ?", (entry.namespace, entry.key)
@@ -142,20 +130,9 @@ class SQLiteStore:
                     (entry.namespace, entry.key, entry.bucket, dim, blob, record, now, entry.expires_at),
                 )
                 if max_entries is not None:
-                    (count,) = conn.execute(f"SELECT value FROM {_T}_meta WHERE key = 'count'").fetchone()
-                    if count > max_entries:
-                        conn.execute(
-                            f"DELETE FROM {_T} WHERE id IN "
-                            f"(SELECT id FROM {_T} ORDER BY used_at, id LIMIT ?)",
-                            (count - max_entries,),
-                        )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+                    evict_past(conn, _T, max_entries, key="id", order="used_at, id")
 
-        await self._run(write, "put")
+        await self._runner.run(write, "put")
 
     async def search(
         self, namespace: str, bucket: str, vector: Vector, *, threshold: float, limit: int = 4
@@ -183,7 +160,7 @@ class SQLiteStore:
                     out.append((str(found[0]), found[1], similarity))
             return out
 
-        found = await self._run(read, "search")
+        found = await self._runner.run(read, "search")
         return [Match(self._entry(record, blob, "search"), similarity) for record, blob, similarity in found]
 
     async def delete(self, namespace: str, key: str) -> bool:
@@ -195,7 +172,7 @@ class SQLiteStore:
                 > 0
             )
 
-        return await self._run(remove, "delete")
+        return await self._runner.run(remove, "delete")
 
     async def clear(self, namespace: str | None = None) -> int:
         """Forget a namespace (everything when ``None``); how many entries went."""
@@ -205,7 +182,7 @@ class SQLiteStore:
                 return int(conn.execute(f"DELETE FROM {_T}").rowcount)
             return int(conn.execute(f"DELETE FROM {_T} WHERE namespace = ?", (namespace,)).rowcount)
 
-        return await self._run(remove, "clear")
+        return await self._runner.run(remove, "clear")
 
     async def count(self) -> int:
         """Entries held that have not expired."""
@@ -214,14 +191,11 @@ class SQLiteStore:
         def read(conn: sqlite3.Connection) -> int:
             return int(conn.execute(f"SELECT COUNT(*) FROM {_T} WHERE {_LIVE}", (now,)).fetchone()[0])
 
-        return await self._run(read, "count")
+        return await self._runner.run(read, "count")
 
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; a later call reopens them."""
-        with self._lock:
-            worker, self._worker = self._worker, None
-        if worker is not None:
-            await worker.aclose()
+        await self._runner.aclose()
 
     async def __aenter__(self) -> SQLiteStore:
         return self
@@ -238,20 +212,3 @@ class SQLiteStore:
             raise CacheError(
                 f"SQLite cache {self.path!r}: a corrupt entry: {exc}", store="sqlite", operation=operation
             ) from exc
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T], operation: str) -> T:
-        with self._lock:
-            if self._worker is None:
-                self._worker = _Worker(self._connect)
-            worker = self._worker
-        try:
-            return await worker.run(work)
-        except (sqlite3.Error, OSError) as exc:
-            raise CacheError(
-                f"SQLite cache {self.path!r} failed on {operation}: {type(exc).__name__}: {exc}",
-                store="sqlite",
-                operation=operation,
-            ) from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect_wal(self.path, self.timeout, _SCHEMA)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from .._extras import requires
@@ -33,7 +34,7 @@ with requires("the Agents SDK integration", "agents"):
     from agents.items import TResponseInputItem, TResponseStreamEvent
     from agents.retry import ModelRetryAdvice, ModelRetryAdviceRequest
     from agents.tool import Tool
-    from agents.tracing import response_span
+    from agents.tracing import ResponseSpanData, Span, response_span
 
 from .._client import AsyncClient
 from .._streaming import AsyncResponseStream
@@ -77,21 +78,19 @@ class OpenResponsesModel(Model):
         prompt: Any = None,
     ) -> ModelResponse:
         """One non-streaming call; the SDK's ``response`` span records it when tracing is on."""
-        body = build_body(
-            self.model,
+        async with self._call(
             system_instructions,
             input,
             model_settings,
             tools,
             output_schema,
             handoffs,
+            tracing,
             previous_response_id=previous_response_id,
             conversation_id=conversation_id,
             prompt=prompt,
-        )
-        with response_span(disabled=tracing.is_disabled()) as span:
-            request = self._request(body, model_settings, stream=False)
-            reply = await self.client.responses.deliver(request)
+            stream=False,
+        ) as (reply, span):
             assert isinstance(reply, Response)
             response = sdk_response(reply.to_dict())
             span.span_data.response = response
@@ -117,21 +116,19 @@ class OpenResponsesModel(Model):
         prompt: Any = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         """A streamed call: the SDK's Responses events, ending with ``response.completed``."""
-        body = build_body(
-            self.model,
+        async with self._call(
             system_instructions,
             input,
             model_settings,
             tools,
             output_schema,
             handoffs,
+            tracing,
             previous_response_id=previous_response_id,
             conversation_id=conversation_id,
             prompt=prompt,
-        )
-        with response_span(disabled=tracing.is_disabled()) as span:
-            request = self._request(body, model_settings, stream=True)
-            stream = await self.client.responses.deliver(request)
+            stream=True,
+        ) as (stream, span):
             assert isinstance(stream, AsyncResponseStream)
             try:
                 async for event in stream:
@@ -145,6 +142,43 @@ class OpenResponsesModel(Model):
     def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
         """Our retry decision for a failed call (``None`` for an error that is not ours)."""
         return retry_advice(request.error)
+
+    @asynccontextmanager
+    async def _call(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None,
+        conversation_id: str | None,
+        prompt: Any,
+        stream: bool,
+    ) -> AsyncIterator[tuple[Response | AsyncResponseStream, Span[ResponseSpanData]]]:
+        """Send the call inside the SDK's ``response`` span; yields the reply and the open span.
+
+        The body is built before the span opens: a request the SDK handed us wrong is not a traced
+        model call.
+        """
+        body = build_body(
+            self.model,
+            system_instructions,
+            input,
+            model_settings,
+            tools,
+            output_schema,
+            handoffs,
+            previous_response_id=previous_response_id,
+            conversation_id=conversation_id,
+            prompt=prompt,
+        )
+        with response_span(disabled=tracing.is_disabled()) as span:
+            request = self._request(body, model_settings, stream=stream)
+            yield await self.client.responses.deliver(request), span
 
     def _request(self, body: dict[str, Any], settings: ModelSettings, *, stream: bool) -> Any:
         extra: dict[str, Any] = {**self._extra_body, **(settings.extra_body or {})}  # type: ignore[dict-item]

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hmac
-import threading
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._anthropic_scenario import AnthropicScenario, anthropic_text
 from ._anthropic_wire import error_envelope, new_request_id, sign_thinking
-from ._loopback import Connection, LoopbackServer
+from ._loopback import Connection
 from ._transport import RecordedRequest
+from ._vendor_server import VendorServer
 
 __all__ = ["AnthropicServer"]
 
 
-class AnthropicServer(LoopbackServer):
+class AnthropicServer(VendorServer[AnthropicScenario]):
     """A loopback Anthropic upstream: ``POST {prefix}/messages`` and ``GET {prefix}/models``.
 
     Each Messages request plays the next queued scenario (then ``default``,
@@ -34,6 +33,8 @@ class AnthropicServer(LoopbackServer):
     """
 
     _thread_name = "anthropic-server"
+    _scenario = AnthropicScenario
+    _scenario_hint = "an AnthropicScenario (build one with anthropic_text(...))"
 
     def __init__(
         self,
@@ -47,31 +48,11 @@ class AnthropicServer(LoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(prefix=prefix, host=host, port=port)
-        self._queue: deque[AnthropicScenario] = deque()
-        self._lock = threading.Lock()
-        self.default = default if default is not None else anthropic_text("Hello")
-        _check_scenario(self.default)
+        default = default if default is not None else anthropic_text("Hello")
+        super().__init__(scenarios, default=default, prefix=prefix, host=host, port=port)
         self.api_key = api_key
         self.accept_bearer = accept_bearer
         self.models = tuple(models)
-        self.push(*scenarios)
-
-    def push(self, *scenarios: AnthropicScenario) -> None:
-        """Queue scenarios, consumed one per Messages request in order (then ``default`` serves)."""
-        for scenario in scenarios:
-            _check_scenario(scenario)
-        with self._lock:
-            self._queue.extend(scenarios)
-
-    @property
-    def pending(self) -> int:
-        """Scenarios queued and not yet consumed."""
-        return len(self._queue)
-
-    def _next(self) -> AnthropicScenario:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
 
     async def _respond(self, request: RecordedRequest, connection: Connection) -> bool:
         messages, models = self.prefix + "/messages", self.prefix + "/models"
@@ -205,10 +186,3 @@ def _invalid_messages(messages: list[Any]) -> str | None:
             f"immediately after: {', '.join(sorted(pending))}."
         )
     return None
-
-
-def _check_scenario(scenario: Any) -> None:
-    if not isinstance(scenario, AnthropicScenario):
-        raise TypeError(
-            f"expected an AnthropicScenario (build one with anthropic_text(...)), got {scenario!r}"
-        )

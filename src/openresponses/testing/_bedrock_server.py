@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import re
-import threading
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +12,9 @@ from urllib.parse import unquote
 from ._bedrock_builders import bedrock_text
 from ._bedrock_scenario import BedrockHTTPError, BedrockScenario, _error_wire
 from ._bedrock_sigv4 import TEST_CREDENTIALS, StaticCredentials, check_sigv4
-from ._loopback import Connection, LoopbackServer, _plain_error, _read_chunked
+from ._loopback import Connection
 from ._transport import RecordedRequest
+from ._vendor_server import VendorServer
 
 __all__ = ["BedrockRequest", "BedrockServer"]
 
@@ -40,7 +37,7 @@ class BedrockRequest(RecordedRequest):
         return self.path.endswith("/converse-stream")
 
 
-class BedrockServer(LoopbackServer):
+class BedrockServer(VendorServer[BedrockScenario]):
     """A loopback Bedrock Runtime: ``POST /model/{modelId}/converse-stream`` and ``/converse``.
 
     Each request plays the next queued scenario (then ``default``, ``bedrock_text("Hello")``)
@@ -58,6 +55,8 @@ class BedrockServer(LoopbackServer):
     """
 
     _thread_name = "bedrock-server"
+    _scenario = BedrockScenario
+    _scenario_hint = "a BedrockScenario (build one with bedrock_text(...))"
 
     def __init__(
         self,
@@ -71,85 +70,39 @@ class BedrockServer(LoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(prefix="", host=host, port=port)
-        self._queue: deque[BedrockScenario] = deque()
-        self._lock = threading.Lock()
-        self.default = default if default is not None else bedrock_text("Hello")
-        _check_scenario(self.default)
+        default = default if default is not None else bedrock_text("Hello")
+        super().__init__(scenarios, default=default, prefix="", host=host, port=port)
         self.credentials = credentials
         self.region = region
         self.api_key = api_key
         self.validate = validate
-        self.push(*scenarios)
-
-    def push(self, *scenarios: BedrockScenario) -> None:
-        """Queue scenarios, consumed one per Converse request in order (then ``default``)."""
-        for scenario in scenarios:
-            _check_scenario(scenario)
-        with self._lock:
-            self._queue.extend(scenarios)
 
     @property
     def bedrock_requests(self) -> list[BedrockRequest]:
         """``requests`` typed as :class:`BedrockRequest` (with ``raw``, ``model_id``, ``auth``)."""
         return [request for request in self.requests if isinstance(request, BedrockRequest)]
 
-    @property
-    def pending(self) -> int:
-        """Scenarios queued and not yet consumed."""
-        return len(self._queue)
-
-    def _next(self) -> BedrockScenario:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
-
     # -- requests -------------------------------------------------------------------------------
 
     async def _read_request(self, connection: Connection) -> RecordedRequest | None:
         # As the base class, but keeping the exact body bytes: SigV4 signs them, not their JSON.
-        reader = connection.reader
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
+        received = await self._read_raw(connection)
+        if received is None:
             return None
-        except asyncio.LimitOverrunError:
-            await self._send_json(connection, 431, _plain_error("Request headers too large."), close=True)
-            return None
-        lines = head.decode("latin-1").split("\r\n")
-        try:
-            method, target, version = lines[0].split(" ", 2)
-        except ValueError:
-            await self._send_json(connection, 400, _plain_error("Malformed request line."), close=True)
-            return None
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            raw = await _read_chunked(reader)
-        else:
-            raw = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        connection.keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        path = target.split("?", 1)[0]
-        route = _ROUTE.match(path)
-        auth = self._authenticate(method, target, headers, raw)
+        route = _ROUTE.match(received.path)
+        auth = self._authenticate(received.method, received.target, received.headers, received.raw)
         recorded = BedrockRequest(
-            method=method,
-            path=path,
-            headers=headers,
-            body=body,
-            raw=raw,
+            method=received.method,
+            path=received.path,
+            headers=received.headers,
+            body=received.body,
+            raw=received.raw,
             model_id=unquote(route["model"]) if route else None,
             auth=auth if isinstance(auth, str) else None,
         )
         self.requests.append(recorded)
         if not isinstance(auth, str):
-            await self._send_wire(_error_wire(auth, 0.0, ()), connection)
+            await self._send_error(auth, connection)
             return None
         return recorded
 
@@ -184,14 +137,18 @@ class BedrockServer(LoopbackServer):
             error = BedrockHTTPError(
                 404, "UnknownOperationException", f"Unknown operation {request.method} {request.path}"
             )
-            return await self._send_wire(_error_wire(error, 0.0, ()), connection)
+            return await self._send_error(error, connection)
         if self.validate:
             problem = validation_problem(request.body)
             if problem is not None:
-                error = BedrockHTTPError(400, "ValidationException", problem)
-                return await self._send_wire(_error_wire(error, 0.0, ()), connection)
+                return await self._send_error(
+                    BedrockHTTPError(400, "ValidationException", problem), connection
+                )
         wire = self._next().wire(stream=route["operation"] == "converse-stream")
         return await self._send_wire(wire, connection)
+
+    async def _send_error(self, error: BedrockHTTPError, connection: Connection) -> bool:
+        return await self._send_wire(_error_wire(error, 0.0, ()), connection)
 
 
 def validation_problem(body: Any) -> str | None:
@@ -226,8 +183,3 @@ def validation_problem(body: Any) -> str | None:
     if tool_blocks and "toolConfig" not in body:
         return "The toolConfig field must be defined when using toolUse and toolResult content blocks."
     return None
-
-
-def _check_scenario(scenario: Any) -> None:
-    if not isinstance(scenario, BedrockScenario):
-        raise TypeError(f"expected a BedrockScenario (build one with bedrock_text(...)), got {scenario!r}")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hmac
 import re
-import threading
-from collections import deque
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from ._gemini_wire import GeminiReply, GeminiScenario, google_error_body
-from ._loopback import Connection, LoopbackServer
+from ._loopback import Connection
 from ._transport import RecordedRequest
+from ._vendor_server import VendorServer
 
 __all__ = ["GeminiServer"]
 
@@ -24,7 +23,7 @@ _GEMINI_PATH = re.compile(r"^/(?:models|tunedModels)/([^/:]+):(\w+)$")
 _VERTEX_PATH = re.compile(r"^/projects/([^/]+)/locations/([^/]+)/publishers/google/models/([^/:]+):(\w+)$")
 
 
-class GeminiServer(LoopbackServer):
+class GeminiServer(VendorServer[GeminiScenario]):
     """A loopback Gemini upstream speaking the Gemini API (``api="gemini"``, prefix ``/v1beta``,
     ``POST /v1beta/models/{model}:streamGenerateContent``) or Vertex AI (``api="vertex"``, prefix
     ``/v1``, ``POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:...``).
@@ -45,6 +44,8 @@ class GeminiServer(LoopbackServer):
     """
 
     _thread_name = "gemini-server"
+    _scenario = GeminiScenario
+    _scenario_hint = "a GeminiScenario (build one with gemini_text(...))"
 
     def __init__(
         self,
@@ -62,36 +63,17 @@ class GeminiServer(LoopbackServer):
     ) -> None:
         if api not in ("gemini", "vertex"):
             raise ValueError(f"api must be 'gemini' or 'vertex', got {api!r}")
-        super().__init__(prefix="/v1beta" if api == "gemini" else "/v1", host=host, port=port)
+        default = default if default is not None else GeminiScenario(GeminiReply(text="Hello"))
+        prefix = "/v1beta" if api == "gemini" else "/v1"
+        super().__init__(scenarios, default=default, prefix=prefix, host=host, port=port)
         self.api = api
         self.api_key = api_key
         self.access_token = access_token
         self.project = project
         self.location = location
         self.require_signatures = require_signatures
-        self.default = default if default is not None else GeminiScenario(GeminiReply(text="Hello"))
-        _check(self.default)
-        self._queue: deque[GeminiScenario] = deque()
-        self._lock = threading.Lock()
         #: The model named in each generate request's URL, in order.
         self.models: list[str] = []
-        self.push(*scenarios)
-
-    def push(self, *scenarios: GeminiScenario) -> None:
-        """Queue scenarios, consumed one per generate request in order (then ``default`` serves)."""
-        for scenario in scenarios:
-            _check(scenario)
-        with self._lock:
-            self._queue.extend(scenarios)
-
-    @property
-    def pending(self) -> int:
-        """Scenarios queued and not yet consumed."""
-        return len(self._queue)
-
-    def _next(self) -> GeminiScenario:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
 
     async def _respond(self, request: RecordedRequest, connection: Connection) -> bool:
         route = request.path[len(self.prefix) :] if request.path.startswith(self.prefix + "/") else ""
@@ -194,8 +176,3 @@ class GeminiServer(LoopbackServer):
 
     async def _error(self, connection: Connection, code: int, status: str, message: str) -> bool:
         return await self._send_json(connection, code, google_error_body(code, status, message))
-
-
-def _check(scenario: Any) -> None:
-    if not isinstance(scenario, GeminiScenario):
-        raise TypeError(f"expected a GeminiScenario (build one with gemini_text(...)), got {scenario!r}")

@@ -25,7 +25,7 @@ from .._emit import new_id
 from ._script import Wire
 from ._transport import RecordedRequest, reason_phrase
 
-__all__ = ["Connection", "LoopbackServer"]
+__all__ = ["Connection", "LoopbackServer", "RawRequest"]
 
 _POLL = 0.005
 # Frames due at once are written together up to this many bytes per write: a 500-delta stream
@@ -45,6 +45,32 @@ class Connection:
     writer: asyncio.StreamWriter
     #: Whether the client allows another request on this connection after this one.
     keep_alive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """One request as read off the socket, before a server records it."""
+
+    method: str
+    #: The request target as sent (path and query string).
+    target: str
+    #: Header names lower-cased.
+    headers: dict[str, str]
+    #: The body's exact bytes (de-chunked).
+    raw: bytes
+
+    @property
+    def path(self) -> str:
+        """The target without its query string."""
+        return self.target.split("?", 1)[0]
+
+    @property
+    def body(self) -> Any:
+        """The body parsed as JSON; ``None`` when empty or not JSON."""
+        try:
+            return json.loads(self.raw) if self.raw else None
+        except ValueError:
+            return None
 
 
 class LoopbackServer:
@@ -220,6 +246,23 @@ class LoopbackServer:
                 await writer.wait_closed()
 
     async def _read_request(self, connection: Connection) -> RecordedRequest | None:
+        """Read and record the next request; ``None`` when the connection is done.
+
+        A subclass recording more (the exact bytes, its own record type) overrides this around
+        :meth:`_read_raw`.
+        """
+        raw = await self._read_raw(connection)
+        if raw is None:
+            return None
+        recorded = RecordedRequest(method=raw.method, path=raw.path, headers=raw.headers, body=raw.body)
+        self.requests.append(recorded)
+        return recorded
+
+    async def _read_raw(self, connection: Connection) -> RawRequest | None:
+        """The next request off ``connection`` (sets its ``keep_alive``); ``None`` when done.
+
+        A malformed request line or an oversized head is answered here (400, 431) and closes.
+        """
         reader = connection.reader
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -244,15 +287,8 @@ class LoopbackServer:
             raw = await _read_chunked(reader)
         else:
             raw = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
         connection.keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        path = target.split("?", 1)[0]
-        recorded = RecordedRequest(method=method, path=path, headers=headers, body=body)
-        self.requests.append(recorded)
-        return recorded
+        return RawRequest(method, target, headers, raw)
 
     # -- writing replies ------------------------------------------------------------------------
 

@@ -25,15 +25,12 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from .._errors import RequestValidationError
 from ..types.content import (
     InputFileContent,
     InputImageContent,
     InputTextContent,
-    OutputTextContent,
-    RefusalContent,
 )
 from ..types.items import (
     AssistantMessageItemParam,
@@ -46,6 +43,8 @@ from ..types.items import (
     SystemMessageItemParam,
     UserMessageItemParam,
 )
+from ._fields import Rejecter
+from ._items import open_envelope, text_parts
 
 __all__ = [
     "IMAGE_MEDIA_TYPES",
@@ -59,6 +58,8 @@ __all__ = [
 
 #: How every request error of the Anthropic adapter starts.
 PREFIX = "anthropic adapter"
+#: Raises ``RequestValidationError``: ``anthropic adapter: <what> <detail>``.
+reject = Rejecter(PREFIX)
 #: The ``type`` of the JSON a reasoning item's ``encrypted_content`` holds: the Anthropic
 #: ``thinking`` / ``redacted_thinking`` block exactly as received (signature included).
 THINKING_ENVELOPE = "openresponses.anthropic.thinking"
@@ -71,12 +72,6 @@ Block = dict[str, Any]
 Loc = tuple[str | int, ...]
 
 
-def reject(what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()) -> NoReturn:
-    """Raise ``RequestValidationError``: ``anthropic adapter: <what> <detail>``."""
-    message = f"{PREFIX}: {what} {detail}"
-    raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
-
-
 def thinking_envelope(block: Mapping[str, Any]) -> str:
     """The ``encrypted_content`` that carries an Anthropic thinking block back unchanged."""
     return json.dumps(
@@ -86,13 +81,8 @@ def thinking_envelope(block: Mapping[str, Any]) -> str:
 
 def block_from_envelope(encrypted_content: str | None) -> Block | None:
     """The thinking block inside one of our envelopes; ``None`` for any other blob."""
-    if not encrypted_content or not encrypted_content.startswith("{"):
-        return None
-    try:
-        data = json.loads(encrypted_content)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("type") != THINKING_ENVELOPE:
+    data = open_envelope(encrypted_content, THINKING_ENVELOPE)
+    if data is None:
         return None
     block = data.get("block")
     if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
@@ -168,7 +158,7 @@ class _Conversation:
         if isinstance(item, UserMessageItemParam):
             self._add("user", _nonempty(_user_blocks(item.content, loc), loc))
         elif isinstance(item, SystemMessageItemParam | DeveloperMessageItemParam):
-            text = item.content if isinstance(item.content, str) else "\n".join(_texts(item.content, loc))
+            text = "\n".join(text_parts(item.content, loc, reject))
             if text:
                 self.system.append({"type": "text", "text": text})
         elif isinstance(item, AssistantMessageItemParam):
@@ -245,20 +235,8 @@ def _nonempty(blocks: list[Block], loc: Loc) -> list[Block]:
     return blocks
 
 
-def _texts(content: Sequence[Any], loc: Loc, *, refusal: bool = False) -> list[str]:
-    texts: list[str] = []
-    for index, part in enumerate(content):
-        if isinstance(part, InputTextContent | OutputTextContent):
-            texts.append(part.text)
-        elif refusal and isinstance(part, RefusalContent):
-            texts.append(part.refusal)
-        else:
-            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
-    return texts
-
-
 def _assistant_blocks(content: str | Sequence[Any], loc: Loc) -> list[Block]:
-    texts = [content] if isinstance(content, str) else _texts(content, loc, refusal=True)
+    texts = text_parts(content, loc, reject, refusal=True)
     return [{"type": "text", "text": text} for text in texts if text]
 
 

@@ -24,9 +24,17 @@ from typing import Any, Literal
 
 from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
-from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
+from ..types.tools import AllowedToolsChoice, FunctionToolChoice
 from ._anthropic_messages import anthropic_messages, reject
-from ._fields import set_fields
+from ._fields import (
+    CLIENT_BOOKKEEPING_FIELDS,
+    CORE_FIELDS,
+    SERVER_STATE_FIELDS,
+    allowed_tool_names,
+    function_tools,
+    reject_server_state,
+    set_fields,
+)
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -53,40 +61,11 @@ _ADAPTIVE_EFFORT = {"low": "low", "medium": "medium", "high": "high", "xhigh": "
 #: Fields that mean nothing to Anthropic: accepted and not forwarded (forwarding ``store`` or
 #: ``metadata`` would mean something else there; ``metadata.user_id`` comes from
 #: ``safety_identifier``).
-HARMLESS_FIELDS: frozenset[str] = frozenset(
-    {
-        "include",
-        "prompt_cache_key",
-        "client_metadata",
-        "store",
-        "metadata",
-        "service_tier",
-        "truncation",
-        "stream_options",
-    }
-)
-_TRANSLATED = frozenset(
-    {
-        "model",
-        "input",
-        "instructions",
-        "tools",
-        "tool_choice",
-        "text",
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "reasoning",
-        "stream",
-        "previous_response_id",
-        "background",
-        "top_logprobs",
-        "max_tool_calls",
-        "safety_identifier",
-    }
+HARMLESS_FIELDS: frozenset[str] = CLIENT_BOOKKEEPING_FIELDS | {"service_tier"}
+_TRANSLATED = (
+    CORE_FIELDS
+    | SERVER_STATE_FIELDS
+    | {"presence_penalty", "frequency_penalty", "stream", "safety_identifier"}
 )
 _EXTENSIONS = frozenset({"stop", "top_k"})
 
@@ -109,20 +88,7 @@ def anthropic_request_body(
     present, extras = set_fields(
         body, translated=_TRANSLATED, extensions=_EXTENSIONS, harmless=HARMLESS_FIELDS, reject=reject
     )
-    if "previous_response_id" in present:
-        reject(
-            "field 'previous_response_id'",
-            "needs a response store: add the store middleware, which expands the history into input",
-            loc=("previous_response_id",),
-        )
-    if body.background:
-        reject("field 'background'", loc=("background",))
-    if "max_tool_calls" in present:
-        reject("field 'max_tool_calls'", loc=("max_tool_calls",))
-    if body.top_logprobs:
-        reject(
-            "field 'top_logprobs'", "is not supported (Anthropic returns no logprobs)", loc=("top_logprobs",)
-        )
+    reject_server_state(body, present, reject, logprobs="Anthropic returns no logprobs")
     for name in ("presence_penalty", "frequency_penalty"):
         if getattr(body, name):  # 0 is the default: nothing to carry
             reject(f"field {name!r}", "is not supported (Anthropic has no penalties)", loc=(name,))
@@ -220,13 +186,7 @@ def _thinking(body: CreateResponseBody, opts: AnthropicRequestOptions, out: dict
 
 def _tools(body: CreateResponseBody, out: dict[str, Any], *, thinking: bool) -> None:
     tools: list[dict[str, Any]] = []
-    for index, tool in enumerate(body.tools or ()):
-        if not isinstance(tool, FunctionToolParam):
-            reject(
-                f"tool type {getattr(tool, 'type', None)!r}",
-                "is not supported (only function tools)",
-                loc=("tools", index),
-            )
+    for tool in function_tools(body.tools, reject):
         entry: dict[str, Any] = {"name": tool.name}
         if tool.description:
             entry["description"] = tool.description
@@ -240,10 +200,7 @@ def _tools(body: CreateResponseBody, out: dict[str, Any], *, thinking: bool) -> 
     choice = body.tool_choice
     mode: dict[str, Any] | None = None
     if isinstance(choice, AllowedToolsChoice):
-        allowed = [entry.name for entry in choice.tools]
-        unknown = [name for name in allowed if name not in names]
-        if unknown:
-            reject(f"allowed_tools {unknown[0]!r}", "is not among the tools", loc=("tool_choice", "tools"))
+        allowed = allowed_tool_names(choice, names, reject)
         tools = [tool for tool in tools if tool["name"] in allowed]  # no "allowed but in context"
         choice = choice.mode or "auto"
     if choice is None or choice == "auto":

@@ -21,15 +21,12 @@ import binascii
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from .._errors import RequestValidationError
 from ..types.content import (
     InputFileContent,
     InputImageContent,
     InputTextContent,
-    OutputTextContent,
-    RefusalContent,
 )
 from ..types.items import (
     AssistantMessageItemParam,
@@ -40,6 +37,8 @@ from ..types.items import (
     SystemMessageItemParam,
     UserMessageItemParam,
 )
+from ._fields import Rejecter
+from ._items import open_envelope, text_parts
 
 __all__ = [
     "PREFIX",
@@ -52,6 +51,8 @@ __all__ = [
 
 #: How every request error of this adapter starts.
 PREFIX = "bedrock-converse adapter"
+#: Raises ``RequestValidationError``: ``bedrock-converse adapter: <what> <detail>``.
+reject = Rejecter(PREFIX)
 #: The ``type`` tag of the JSON envelope kept in a reasoning item's ``encrypted_content``.
 REASONING_ENVELOPE = "openresponses.bedrock.reasoning"
 
@@ -59,12 +60,6 @@ _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg",
 _IMAGE_FORMATS["image/webp"] = "webp"
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+);base64,(.*)$", re.DOTALL)
 _DOCUMENT_FORMATS = frozenset({"pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"})
-
-
-def reject(what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()) -> NoReturn:
-    """Raise ``RequestValidationError``: ``bedrock-converse adapter: <what> <detail>``."""
-    message = f"{PREFIX}: {what} {detail}"
-    raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
 
 
 def reasoning_envelope(*, text: str = "", signature: str | None = None, redacted: str | None = None) -> str:
@@ -81,13 +76,8 @@ def reasoning_envelope(*, text: str = "", signature: str | None = None, redacted
 
 def reasoning_block(encrypted_content: str | None) -> dict[str, Any] | None:
     """The ``reasoningContent`` block inside one of our envelopes; ``None`` for anything else."""
-    if not encrypted_content or not encrypted_content.startswith("{"):
-        return None
-    try:
-        data = json.loads(encrypted_content)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("type") != REASONING_ENVELOPE:
+    data = open_envelope(encrypted_content, REASONING_ENVELOPE)
+    if data is None:
         return None
     redacted = data.get("redacted")
     if isinstance(redacted, str):
@@ -139,10 +129,11 @@ class _Builder:
             self.add("user", _user_blocks(item.content, loc))
         elif isinstance(item, SystemMessageItemParam | DeveloperMessageItemParam):
             # Converse has one top-level system prompt: every system/developer message joins it.
-            self.system.extend({"text": text} for text in _texts(item.content, loc) if text)
+            self.system.extend({"text": text} for text in text_parts(item.content, loc, reject) if text)
         elif isinstance(item, AssistantMessageItemParam):
             self.add(
-                "assistant", [{"text": text} for text in _texts(item.content, loc, refusal=True) if text]
+                "assistant",
+                [{"text": text} for text in text_parts(item.content, loc, reject, refusal=True) if text],
             )
         elif isinstance(item, FunctionCallItemParam):
             self.add("assistant", [{"toolUse": _tool_use(item, loc)}])
@@ -221,20 +212,6 @@ def _base64(data: str, loc: tuple[str | int, ...]) -> str:
     except (binascii.Error, ValueError):
         reject("base64 data", "is not valid base64", loc=loc)
     return data  # rest-json blobs travel base64-encoded: already the wire form
-
-
-def _texts(content: str | Sequence[Any], loc: tuple[str | int, ...], *, refusal: bool = False) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    texts: list[str] = []
-    for index, part in enumerate(content):
-        if isinstance(part, InputTextContent | OutputTextContent):
-            texts.append(part.text)
-        elif refusal and isinstance(part, RefusalContent):
-            texts.append(part.refusal)
-        else:
-            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
-    return texts
 
 
 def _tool_use(item: FunctionCallItemParam, loc: tuple[str | int, ...]) -> dict[str, Any]:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .._errors import RequestValidationError
 from ..types import CreateResponseBody
 from ..types.text import JsonSchemaResponseFormat, TextResponseFormat
-from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
-from ._bedrock_messages import PREFIX, converse_messages, reject
-from ._fields import set_fields
+from ..types.tools import AllowedToolsChoice, FunctionToolChoice
+from ._bedrock_messages import converse_messages, reject
+from ._fields import CLIENT_BOOKKEEPING_FIELDS, CORE_FIELDS, allowed_tool_names, function_tools, set_fields
 
 __all__ = [
     "DEFAULT_REASONING_BUDGETS",
@@ -35,35 +34,8 @@ __all__ = [
 ]
 
 #: Fields a Codex-style client sends on every call that mean nothing to Converse: accepted, not sent.
-HARMLESS_FIELDS: frozenset[str] = frozenset(
-    {
-        "include",
-        "prompt_cache_key",
-        "client_metadata",
-        "store",
-        "metadata",
-        "safety_identifier",
-        "truncation",
-        "stream_options",
-        "stream",
-    }
-)
-_TRANSLATED = frozenset(
-    {
-        "model",
-        "input",
-        "instructions",
-        "tools",
-        "tool_choice",
-        "text",
-        "temperature",
-        "top_p",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "reasoning",
-        "service_tier",
-    }
-)
+HARMLESS_FIELDS: frozenset[str] = CLIENT_BOOKKEEPING_FIELDS | {"safety_identifier", "stream"}
+_TRANSLATED = CORE_FIELDS | {"service_tier"}
 _EXTENSIONS = frozenset({"stop"})
 
 #: ``reasoning.effort`` -> Claude's ``thinking.budget_tokens`` (Anthropic's minimum is 1,024).
@@ -159,9 +131,8 @@ def _stop(stop: Any) -> list[str]:
         return [stop]
     if isinstance(stop, list) and all(isinstance(s, str) and s for s in stop):
         return list(stop)
-    raise RequestValidationError(
-        f"{PREFIX}: field 'stop' must be a string or a list of non-empty strings",
-        [{"loc": ("stop",), "msg": "must be a string or a list of strings", "type": "type_error"}],
+    reject.invalid(
+        "stop", "must be a string or a list of non-empty strings", msg="must be a string or a list of strings"
     )
 
 
@@ -170,13 +141,7 @@ def _stop(stop: Any) -> list[str]:
 
 def _tool_config(body: CreateResponseBody | None, messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     tools: list[dict[str, Any]] = []
-    for index, tool in enumerate((body.tools if body is not None else None) or ()):
-        if not isinstance(tool, FunctionToolParam):
-            reject(
-                f"tool type {getattr(tool, 'type', None)!r}",
-                "is not supported (only function tools)",
-                loc=("tools", index),
-            )
+    for tool in function_tools(body.tools if body is not None else None, reject):
         spec: dict[str, Any] = {
             "name": tool.name,
             "inputSchema": {"json": tool.parameters or {"type": "object", "properties": {}}},
@@ -209,10 +174,7 @@ def _tool_config(body: CreateResponseBody | None, messages: list[dict[str, Any]]
             reject(f"tool_choice function {choice.name!r}", "is not among the tools", loc=("tool_choice",))
         return _config(tools, {"tool": {"name": choice.name}})
     if isinstance(choice, AllowedToolsChoice):
-        allowed = [entry.name for entry in choice.tools]
-        unknown = [name for name in allowed if name not in names]
-        if unknown:
-            reject(f"allowed_tools {unknown[0]!r}", "is not among the tools", loc=("tool_choice", "tools"))
+        allowed = allowed_tool_names(choice, names, reject)
         kept = [tool for tool in tools if tool["toolSpec"]["name"] in allowed]
         mode = choice.mode or "auto"
         if mode == "required" and not kept:

@@ -1,13 +1,100 @@
-"""Which fields of a request body a translating dialect must carry, shared by every adapter."""
+"""Which fields of a request body a translating dialect must carry, shared by every adapter.
+
+A translating adapter (chat, Anthropic, Gemini, Bedrock) never drops a field silently: what it
+cannot send raises :class:`~openresponses.RequestValidationError` naming the field, before
+anything is sent. The pieces every adapter shares live here, so the adapters differ only in
+their tables: :class:`Rejecter` (the error, under the adapter's message prefix),
+:func:`set_fields` (the unsupported-field check), :func:`reject_server_state` (the fields that
+need server-side state no upstream keeps for us), :func:`function_tools` and
+:func:`allowed_tool_names` (the tool checks), and the field sets the tables are built from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
-from typing import Any, NoReturn
+from collections.abc import Callable, Container, Iterable, Sequence, Set
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol
 
+from .._errors import RequestValidationError
 from ..types import CreateResponseBody
+from ..types.tools import AllowedToolsChoice, FunctionToolParam
 
-__all__ = ["set_fields"]
+__all__ = [
+    "CLIENT_BOOKKEEPING_FIELDS",
+    "CORE_FIELDS",
+    "SERVER_STATE_FIELDS",
+    "Reject",
+    "Rejecter",
+    "allowed_tool_names",
+    "function_tools",
+    "reject_server_state",
+    "set_fields",
+]
+
+#: Fields a Codex-style client sends on every call that mean nothing to a translated upstream:
+#: accepted and not forwarded (forwarding ``store`` or ``metadata`` would mean something else
+#: there). Each adapter's ``HARMLESS_FIELDS`` adds its own few to these.
+CLIENT_BOOKKEEPING_FIELDS: frozenset[str] = frozenset(
+    {"include", "prompt_cache_key", "client_metadata", "store", "metadata", "truncation", "stream_options"}
+)
+#: The spec fields every translating adapter maps onto its upstream's request: the conversation,
+#: tools, output format, sampling, the token limit and reasoning. Each adapter's ``_TRANSLATED``
+#: adds its own few to these; a spec field in none of an adapter's sets is refused.
+CORE_FIELDS: frozenset[str] = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "text",
+        "temperature",
+        "top_p",
+        "parallel_tool_calls",
+        "max_output_tokens",
+        "reasoning",
+    }
+)
+#: The spec fields :func:`reject_server_state` checks: an adapter calling it lists them as translated.
+SERVER_STATE_FIELDS: frozenset[str] = frozenset(
+    {"previous_response_id", "background", "max_tool_calls", "top_logprobs"}
+)
+_NEEDS_STORE = "needs a response store: add the store middleware, which expands the history into input"
+
+
+class Reject(Protocol):
+    """The adapter's ``reject``: raise ``RequestValidationError`` for ``<what> <detail>``."""
+
+    def __call__(self, what: str, detail: str = ..., *, loc: Sequence[str | int] = ...) -> NoReturn: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rejecter:
+    """Raises an adapter's ``RequestValidationError``: ``<prefix>: <what> <detail>``.
+
+    One per adapter (``reject = Rejecter("gemini adapter")``), so every message names the
+    adapter that refused the request and the error entry carries the field's ``loc``.
+    """
+
+    prefix: str
+
+    def __call__(
+        self, what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()
+    ) -> NoReturn:
+        """Raise ``RequestValidationError`` (type ``unsupported``): ``<prefix>: <what> <detail>``."""
+        message = f"{self.prefix}: {what} {detail}"
+        raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
+
+    def invalid(self, name: str, detail: str, *, msg: str | None = None) -> NoReturn:
+        """Raise ``RequestValidationError`` (type ``type_error``): ``<prefix>: field '<name>' <detail>``.
+
+        For an extension field of the wrong type; the error entry's ``msg`` is ``msg`` (default
+        ``detail``).
+        """
+        raise RequestValidationError(
+            f"{self.prefix}: field {name!r} {detail}",
+            [{"loc": (name,), "msg": detail if msg is None else msg, "type": "type_error"}],
+        )
 
 
 def set_fields(
@@ -16,7 +103,7 @@ def set_fields(
     translated: Set[str],
     extensions: Set[str],
     harmless: Set[str],
-    reject: Callable[..., NoReturn],
+    reject: Reject,
     drop: Set[str] = frozenset(),
     why: Callable[[str], str] | None = None,
 ) -> tuple[set[str], dict[str, Any]]:
@@ -36,3 +123,55 @@ def set_fields(
     for name in sorted(set(extras) - extensions - harmless - drop):
         reject(f"field {name!r}", loc=(name,))
     return present, extras
+
+
+def reject_server_state(
+    body: CreateResponseBody,
+    present: Set[str],
+    reject: Reject,
+    *,
+    logprobs: str = "logprobs are not translated",
+    drop: Set[str] = frozenset(),
+) -> None:
+    """Reject the :data:`SERVER_STATE_FIELDS` ``body`` sets (``present``, from :func:`set_fields`).
+
+    ``previous_response_id`` (the store middleware expands it), ``background``,
+    ``max_tool_calls`` and ``top_logprobs`` ask for state or output a translated upstream does
+    not keep; ``background=False`` and ``top_logprobs=0`` ask for nothing and pass. ``logprobs``
+    says why there are none; ``drop``-ped fields are skipped (the preset drops them silently).
+    """
+
+    def wanted(name: str) -> bool:
+        return name in present and name not in drop
+
+    if wanted("previous_response_id"):
+        reject("field 'previous_response_id'", _NEEDS_STORE, loc=("previous_response_id",))
+    if wanted("background") and body.background:
+        reject("field 'background'", loc=("background",))
+    if wanted("max_tool_calls"):
+        reject("field 'max_tool_calls'", loc=("max_tool_calls",))
+    if wanted("top_logprobs") and body.top_logprobs:
+        reject("field 'top_logprobs'", f"is not supported ({logprobs})", loc=("top_logprobs",))
+
+
+def function_tools(tools: Iterable[object] | None, reject: Reject) -> list[FunctionToolParam]:
+    """``tools`` (``None``: none), each a function tool; any other (a hosted tool) is refused, naming it."""
+    functions: list[FunctionToolParam] = []
+    for index, tool in enumerate(tools or ()):
+        if not isinstance(tool, FunctionToolParam):
+            reject(
+                f"tool type {getattr(tool, 'type', None)!r}",
+                "is not supported (only function tools)",
+                loc=("tools", index),
+            )
+        functions.append(tool)
+    return functions
+
+
+def allowed_tool_names(choice: AllowedToolsChoice, names: Container[str], reject: Reject) -> list[str | None]:
+    """The names an ``allowed_tools`` choice lists, in order; one not among ``names`` is refused."""
+    allowed = [entry.name for entry in choice.tools]
+    unknown = [name for name in allowed if name not in names]
+    if unknown:
+        reject(f"allowed_tools {unknown[0]!r}", "is not among the tools", loc=("tool_choice", "tools"))
+    return allowed

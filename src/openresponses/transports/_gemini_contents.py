@@ -23,15 +23,12 @@ import json
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
-from .._errors import RequestValidationError
 from ..types.content import (
     InputFileContent,
     InputImageContent,
     InputTextContent,
-    OutputTextContent,
-    RefusalContent,
     SummaryTextContent,
 )
 from ..types.items import (
@@ -45,6 +42,8 @@ from ..types.items import (
     SystemMessageItemParam,
     UserMessageItemParam,
 )
+from ._fields import Rejecter
+from ._items import open_envelope, text_parts
 
 __all__ = [
     "PREFIX",
@@ -59,6 +58,8 @@ __all__ = [
 
 #: How every message of the Gemini dialect's request errors starts.
 PREFIX = "gemini adapter"
+#: Raises ``RequestValidationError``: ``gemini adapter: <what> <detail>``.
+reject = Rejecter(PREFIX)
 #: The ``type`` tag of the JSON envelope carrying a Gemini thought signature in ``encrypted_content``.
 SIGNATURE_ENVELOPE = "openresponses.gemini.signature"
 #: The signature Google documents for function calls the model did not produce itself.
@@ -89,13 +90,8 @@ def signature_envelope(part: PartKind, signature: str | None, *, call_id: str | 
 
 def parse_envelope(encrypted_content: Any) -> Envelope | None:
     """Our envelope's content; ``None`` for anything else (another vendor's opaque blob)."""
-    if not isinstance(encrypted_content, str) or not encrypted_content.startswith("{"):
-        return None
-    try:
-        data = json.loads(encrypted_content)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("type") != SIGNATURE_ENVELOPE:
+    data = open_envelope(encrypted_content, SIGNATURE_ENVELOPE)
+    if data is None:
         return None
     part, signature, call_id = data.get("part"), data.get("signature"), data.get("id")
     if part not in ("thought", "text", "call"):
@@ -105,12 +101,6 @@ def parse_envelope(encrypted_content: Any) -> Envelope | None:
         signature if isinstance(signature, str) and signature else None,
         call_id if isinstance(call_id, str) and call_id else None,
     )
-
-
-def reject(what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()) -> NoReturn:
-    """Raise ``RequestValidationError``: ``gemini adapter: <what> <detail>``."""
-    message = f"{PREFIX}: {what} {detail}"
-    raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
 
 
 def gemini_contents(
@@ -342,14 +332,7 @@ def _file(part: InputFileContent, loc: tuple[str | int, ...]) -> dict[str, Any]:
 def _text_of(content: str | Sequence[Any], loc: tuple[str | int, ...], *, refusal: bool = False) -> str:
     if isinstance(content, str):
         return content
-    texts: list[str] = []
-    for index, part in enumerate(content):
-        if isinstance(part, InputTextContent | OutputTextContent):
-            texts.append(part.text)
-        elif refusal and isinstance(part, RefusalContent):
-            texts.append(part.refusal)
-        else:
-            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
+    texts = text_parts(content, loc, reject, refusal=refusal)
     return "".join(texts) if refusal else "\n".join(texts)
 
 

@@ -13,13 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._errors import RequestValidationError
 from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
-from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
-from ._chat_request import HARMLESS_FIELDS
-from ._fields import set_fields
-from ._gemini_contents import PREFIX, SKIP_SIGNATURE, gemini_contents, reject
+from ..types.tools import AllowedToolsChoice, FunctionToolChoice
+from ._fields import (
+    CLIENT_BOOKKEEPING_FIELDS,
+    CORE_FIELDS,
+    SERVER_STATE_FIELDS,
+    allowed_tool_names,
+    function_tools,
+    reject_server_state,
+    set_fields,
+)
+from ._gemini_contents import SKIP_SIGNATURE, gemini_contents, reject
 
 __all__ = [
     "THINKING_BUDGETS",
@@ -52,29 +58,10 @@ THINKING_BUDGETS: dict[str, int] = {
     "xhigh": 32768,
 }
 
+#: Fields a Codex-style client sends on every call that mean nothing to Gemini: accepted, not sent.
+HARMLESS_FIELDS: frozenset[str] = CLIENT_BOOKKEEPING_FIELDS | {"safety_identifier", "service_tier"}
 # Top-level body fields translated below; anything else set on the body is unsupported.
-_TRANSLATED = frozenset(
-    {
-        "model",
-        "input",
-        "instructions",
-        "tools",
-        "tool_choice",
-        "text",
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "reasoning",
-        "stream",
-        "previous_response_id",
-        "background",
-        "top_logprobs",
-        "max_tool_calls",
-    }
-)
+_TRANSLATED = CORE_FIELDS | SERVER_STATE_FIELDS | {"presence_penalty", "frequency_penalty", "stream"}
 _EXTENSIONS = frozenset({"stop", "seed", "top_k"})
 
 
@@ -95,20 +82,7 @@ def gemini_request_body(
     present, extras = set_fields(
         body, translated=_TRANSLATED, extensions=_EXTENSIONS, harmless=HARMLESS_FIELDS, reject=reject
     )
-    if "previous_response_id" in present:
-        reject(
-            "field 'previous_response_id'",
-            "needs a response store: add the store middleware, which expands the history into input",
-            loc=("previous_response_id",),
-        )
-    if body.background:
-        reject("field 'background'", loc=("background",))
-    if "max_tool_calls" in present:
-        reject("field 'max_tool_calls'", loc=("max_tool_calls",))
-    if body.top_logprobs:
-        reject(
-            "field 'top_logprobs'", "is not supported (logprobs are not translated)", loc=("top_logprobs",)
-        )
+    reject_server_state(body, present, reject)
 
     contents, system = gemini_contents(
         body.instructions, body.input, foreign_signature=opts.foreign_signature
@@ -140,13 +114,7 @@ def model_name(body: CreateResponseBody) -> str:
 
 def _declarations(body: CreateResponseBody, opts: GeminiRequestOptions) -> list[dict[str, Any]]:
     declarations: list[dict[str, Any]] = []
-    for index, tool in enumerate(body.tools or ()):
-        if not isinstance(tool, FunctionToolParam):
-            reject(
-                f"tool type {getattr(tool, 'type', None)!r}",
-                "is not supported (only function tools)",
-                loc=("tools", index),
-            )
+    for tool in function_tools(body.tools, reject):
         declaration: dict[str, Any] = {"name": tool.name}
         if tool.description is not None:
             declaration["description"] = tool.description
@@ -174,10 +142,7 @@ def _tool_config(body: CreateResponseBody, declarations: list[dict[str, Any]]) -
             reject(f"tool_choice function {choice.name!r}", "is not among the tools", loc=("tool_choice",))
         return {"mode": "ANY", "allowedFunctionNames": [choice.name]}
     if isinstance(choice, AllowedToolsChoice):
-        allowed = [entry.name for entry in choice.tools]
-        unknown = [name for name in allowed if name not in names]
-        if unknown:
-            reject(f"allowed_tools {unknown[0]!r}", "is not among the tools", loc=("tool_choice", "tools"))
+        allowed = allowed_tool_names(choice, names, reject)
         mode = choice.mode or "auto"
         if mode == "none":
             return {"mode": "NONE"}
@@ -211,22 +176,17 @@ def _generation_config(
         if isinstance(stop, str):
             stop = [stop]
         if not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)) or len(stop) > 5:
-            _type_error("stop", "must be a string or a list of at most 5 strings")
+            reject.invalid("stop", "must be a string or a list of at most 5 strings")
         config["stopSequences"] = stop
     for name, key in (("seed", "seed"), ("top_k", "topK")):
         if name in extras:
             value = extras[name]
             if not isinstance(value, int) or isinstance(value, bool):
-                _type_error(name, "must be an integer")
+                reject.invalid(name, "must be an integer")
             config[key] = value
     _text_format(body, config, opts)
     _thinking(body, config, opts)
     return config
-
-
-def _type_error(name: str, detail: str) -> None:
-    message = f"{PREFIX}: field {name!r} {detail}"
-    raise RequestValidationError(message, [{"loc": (name,), "msg": detail, "type": "type_error"}])
 
 
 def _text_format(body: CreateResponseBody, config: dict[str, Any], opts: GeminiRequestOptions) -> None:
