@@ -72,6 +72,13 @@ async def test_async_in_strict_mode(scripted_server: ScriptedServer) -> None:
 """
 
 
+@pytest.fixture(autouse=True)
+def plain_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The inner runs are a user's own project, not a pytest-xdist worker of this suite (whose
+    # PYTEST_XDIST_WORKER they would inherit: pytest-benchmark then warns it is disabled).
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+
+
 def test_fixture_in_a_strict_mode_project(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"

@@ -7,6 +7,7 @@ no request at all; an unknown keyword is also a TypeError with a "did you mean".
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -306,7 +307,10 @@ OPTION_CASES: list[tuple[str, Any, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "where"), OPTION_CASES, ids=[f"{n}={v!r}"[:40] for n, v, _ in OPTION_CASES]
+    ("name", "value", "where"),
+    OPTION_CASES,
+    # No memory address in an id (object()'s repr): every pytest-xdist worker must collect the same ids.
+    ids=[re.sub(r" at 0x[0-9a-f]+", "", f"{n}={v!r}")[:40] for n, v, _ in OPTION_CASES],
 )
 async def test_call_options_are_checked_before_sending(
     client: AsyncClient, server: ScriptedServer, name: str, value: Any, where: str

@@ -14,6 +14,8 @@ from openresponses.cli import main
 from openresponses.testing import ScriptedServer
 from openresponses.testing.compliance import CHECKS
 
+from ..conftest import unused_port
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ScriptedServer]:
@@ -129,11 +131,7 @@ def test_missing_jsonschema_is_a_usage_error(
 
 
 def test_an_unreachable_server_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()  # a port nobody listens on
     assert main(["check", f"http://127.0.0.1:{port}/v1"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from ..conftest import unused_port
 from .conftest import RunCli
 
 
@@ -81,9 +81,7 @@ def test_demo_sends_its_traces(run_cli: RunCli, collector: _Collector) -> None:
 
 
 def test_demo_without_a_collector_ends_quickly(run_cli: RunCli) -> None:
-    with socket.socket() as sock:  # bound, then closed: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()  # nothing listens there, and no other worker's server is handed it
     done = run_cli("demo", "--otlp", f"http://127.0.0.1:{port}", timeout=30)
     assert done.returncode == 0, done.stderr
     assert "Done in" in done.stdout

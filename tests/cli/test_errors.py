@@ -12,6 +12,7 @@ import pytest
 import openresponses.cli.demo
 from openresponses.cli import main
 
+from ..conftest import unused_port
 from .conftest import RunCli, core_only_env
 
 
@@ -67,9 +68,7 @@ def test_debug_before_the_command(
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:  # bound, then closed: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return unused_port()  # nothing listens there, and no other worker's server is handed it
 
 
 def test_ask_connection_refused(capsys: pytest.CaptureFixture[str]) -> None:

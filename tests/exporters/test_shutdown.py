@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 
 import pytest
 
 from openresponses import exporters
 
+from ..conftest import unused_port
+
 
 def _closed_port() -> int:
-    with socket.socket() as sock:  # bound, then closed: connections to it are refused
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return unused_port()  # free, and no other worker's server can be handed it meanwhile
 
 
 @pytest.mark.parametrize(("protocol", "budget"), [("http/protobuf", None), ("grpc", 1.0)])

@@ -28,6 +28,8 @@ from openresponses import CircuitOpenError, InternalServerError
 from openresponses.middleware import CircuitBreaker
 from openresponses.testing import Script, status_error, text
 
+from ..conftest import unused_port
+
 RETRY_AFTER = 0.3  # the breaker's redis_retry_after here: short, so resuming is quick to see
 
 
@@ -82,10 +84,9 @@ class RedisProcess:
 
 @pytest.fixture
 def redis_process() -> Iterator[RedisProcess]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = RedisProcess(port)
+    # A port of this worker's, outside the ephemeral range: still free when the test restarts
+    # the server on it after a kill, whatever the other workers bind or connect meanwhile.
+    server = RedisProcess(unused_port())
     try:
         yield server
     finally:

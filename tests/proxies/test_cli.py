@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from openresponses.cli import main
 from openresponses.cli.proxy import _configure_logging
 from openresponses.testing.chat import ChatCompletionsServer, chat_text
 
+from ..conftest import unused_port
 from .conftest import INBOUND_KEY, start_proxy, stop_proxy
 
 
@@ -143,9 +143,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_workers_share_a_sqlite_store(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()  # the proxy binds it itself (--workers 2 needs a fixed port)
     store = f"sqlite:{tmp_path / 'responses.db'}"
     async with ChatCompletionsServer([chat_text("First."), chat_text("Second.")]) as upstream:
         process, url = await start_proxy(

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
 
 from openresponses.store import StoredResponse
+
+from ..conftest import unused_port
 
 
 class WallClock:
@@ -59,13 +60,10 @@ def make_record_fixture() -> Any:
     return record
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def dead_port() -> int:
-    """A loopback port nothing listens on (connections are refused at once)."""
-    return free_port()
+    """A loopback port nothing listens on (connections are refused at once).
+
+    Outside the ephemeral range and this worker's own: no other worker's server is handed it.
+    """
+    return unused_port()
