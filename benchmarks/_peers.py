@@ -115,7 +115,16 @@ def specs(
             "openresponses.proxies",
             env={"BENCH_PROXY_KEY": KEY},
             port=ours_port,
-            versions=("openresponses-python", "starlette", "uvicorn", "pydantic", "httpx"),
+            versions=(
+                "openresponses-python",
+                "starlette",
+                "uvicorn",
+                "pydantic",
+                "httpx",
+                "aiohttp",
+                "uvloop",
+                "httptools",
+            ),
         ),
         Spec(
             "open-responses-server",

@@ -49,6 +49,7 @@ from _server import Endpoint, serve_in_process
 from openresponses import AsyncClient
 from openresponses._emit import EventBuilder
 from openresponses._sse import encode_event
+from openresponses.transports.http import HTTPTransport
 
 MODEL = "gpt-4.1-mini"
 PROMPT = "Write a long story about a lighthouse keeper."
@@ -71,7 +72,7 @@ STREAM_CONFIGS = (
     "openai create(stream=True)",
     "floor httpx+json.loads",
 )
-REQUEST_CONFIGS = ("ours create()", "openai create()", "raw httpx+json.loads")
+REQUEST_CONFIGS = ("ours create()", "openai create()", "raw httpx+json.loads", "ours create() aiohttp")
 
 # -- canned bytes ------------------------------------------------------------------------------
 
@@ -148,6 +149,8 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
     from openai import AsyncOpenAI
 
     ours = AsyncClient(base_url=base + "/v1", api_key="x")
+    # The same client through aiohttp (HTTPTransport(http_backend="aiohttp"), the aiohttp extra).
+    fast = AsyncClient(transport=HTTPTransport(base + "/v1", api_key="x", http_backend="aiohttp"))
     theirs = AsyncOpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
     raw = httpx.AsyncClient(timeout=60.0)
     url = base + "/v1/responses"
@@ -209,6 +212,11 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
             await theirs.responses.create(model=MODEL, input=PROMPT)
         return M
 
+    async def fast_whole() -> int:
+        for _ in range(M):
+            await fast.responses.create(model=MODEL, input=PROMPT)
+        return M
+
     async def raw_whole() -> int:
         for _ in range(M):
             response = await raw.post(url, json={"model": MODEL, "input": PROMPT})
@@ -223,13 +231,16 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
         ),
         *(
             Config(name, "request", fn)
-            for name, fn in zip(REQUEST_CONFIGS, (ours_whole, openai_whole, raw_whole), strict=True)
+            for name, fn in zip(
+                REQUEST_CONFIGS, (ours_whole, openai_whole, raw_whole, fast_whole), strict=True
+            )
         ),
     ]
     configs[3].reads = floor_reads
 
     async def close() -> None:
         await ours.aclose()
+        await fast.aclose()
         await theirs.close()
         await raw.aclose()
 
@@ -267,7 +278,7 @@ def report(configs: list[Config], args: argparse.Namespace, events_per_response:
         return None
 
     ours, acc, oa, floor = STREAM_CONFIGS
-    ours_r, oa_r, raw_r = REQUEST_CONFIGS
+    ours_r, oa_r, raw_r, fast_r = REQUEST_CONFIGS
     rows: list[tuple[str, float | None, str, bool | None]] = [
         ("ours / floor CPU per event, create", ratio(ours, floor, "cpu"), "<= 1.25x", None),
         ("ours / floor CPU per event, stream()+final", ratio(acc, floor, "cpu"), "<= 1.25x", None),
@@ -277,6 +288,8 @@ def report(configs: list[Config], args: argparse.Namespace, events_per_response:
         ("ours / openai requests per second", ratio(ours_r, oa_r, "rate"), ">= 1.5x", None),
         ("raw httpx / ours requests per second", ratio(raw_r, ours_r, "rate"), "<= 1.25x", None),
         ("ours / raw httpx CPU per request", ratio(ours_r, raw_r, "cpu"), "", None),
+        ("ours (aiohttp) / ours (httpx) requests per second", ratio(fast_r, ours_r, "rate"), "", None),
+        ("ours (aiohttp) / raw httpx requests per second", ratio(fast_r, raw_r, "rate"), "", None),
     ]
     print()
     print(f"{'ratio':<50} {'value':>7}   {'target':<9} verdict")

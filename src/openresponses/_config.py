@@ -48,6 +48,7 @@ _PROVIDER_KEYS = {
     "timeout": (float, bool, dict),
     "headers": dict,
     "adapter": str,
+    "http_backend": str,
     "retry": (bool, dict),
     "circuit_breaker": (bool, dict),
 }
@@ -69,9 +70,10 @@ _TOP_KEYS = {
 
 
 class _Loader:
-    def __init__(self, path: str, *, redis_url: str | None = None) -> None:
+    def __init__(self, path: str, *, redis_url: str | None = None, http_backend: str | None = None) -> None:
         self.path = path
         self.redis_url = redis_url  # breakers without their own redis_url share state here
+        self.http_backend = http_backend  # providers without their own http_backend use this
 
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, path=self.path, key=key or None)
@@ -235,6 +237,8 @@ class _Loader:
                     timeouts, f"{where}.timeout" if isinstance(table.get("timeout"), dict) else "timeout"
                 )
             )
+        if "http_backend" not in options and self.http_backend is not None:
+            options["http_backend"] = self.http_backend
         try:
             return Provider(name, middleware=middleware, **options)
         except ConfigError as exc:
@@ -244,7 +248,11 @@ class _Loader:
 
 
 def load_client_options(
-    path: str | os.PathLike[str], *, chain: str | None = None, redis_url: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    chain: str | None = None,
+    redis_url: str | None = None,
+    http_backend: str | None = None,
 ) -> dict[str, Any]:
     """Read a TOML file and return keyword arguments for ``AsyncClient(...)`` / ``Client(...)``.
 
@@ -253,13 +261,14 @@ def load_client_options(
     the whole client). ``chain`` picks a chain (default: ``default_chain``, or the only chain,
     or every provider in file order when there are no chains). ``redis_url`` is the default
     ``redis_url`` of every circuit breaker whose table sets none (the served proxy's
-    ``--redis-url``: breaker state shared by its workers and hosts).
+    ``--redis-url``: breaker state shared by its workers and hosts). ``http_backend`` likewise
+    for providers whose table sets none (the proxy's ``--http-backend``).
     """
     from .middleware.failover import Failover
     from .middleware.timeout import Timeout
 
     name = os.fspath(path)
-    loader = _Loader(name, redis_url=redis_url)
+    loader = _Loader(name, redis_url=redis_url, http_backend=http_backend)
     try:
         with open(name, "rb") as file:
             data = tomllib.load(file)

@@ -18,6 +18,7 @@ EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
     "otel": ("opentelemetry",),
     "resilience": ("pybreaker", "redis"),
     "proxy": ("starlette", "uvicorn"),
+    "aiohttp": ("aiohttp", "yarl", "multidict"),
     "store": ("redis",),
     "cache": ("redis",),
     "check": ("jsonschema",),

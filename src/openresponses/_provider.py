@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from ._pipeline import Transport
     from .transports._dialect import Dialect
+    from .transports.http import HTTPBackend
 
 __all__ = ["ADAPTERS", "ADAPTER_DIALECTS", "Provider", "dialect_for"]
 
@@ -70,7 +71,9 @@ class Provider:
     ``chat-completions`` (any OpenAI-compatible ``/chat/completions`` server: Ollama, vLLM,
     TGI, LM Studio, llama.cpp, Groq, ...; translated in-process, see docs/chat-completions.md);
     ``dialect`` passes a configured dialect instead (e.g.
-    ``ChatCompletionsDialect(reasoning_field="reasoning")``).
+    ``ChatCompletionsDialect(reasoning_field="reasoning")``). ``http_backend="aiohttp"`` (the
+    ``aiohttp`` extra) sends through aiohttp instead of httpx's pool, at a fraction of the CPU
+    per request (see :class:`~openresponses.transports.http.HTTPTransport`).
 
     ::
 
@@ -95,6 +98,7 @@ class Provider:
         headers: Mapping[str, str] | None = None,
         adapter: Adapter = "open-responses",
         dialect: Dialect | None = None,
+        http_backend: HTTPBackend = "httpx",
     ) -> None:
         if not name:
             raise ValueError("Provider needs a non-empty name")
@@ -104,6 +108,11 @@ class Provider:
             )
         if dialect is not None and transport is not None:
             raise ValueError(f"Provider {name!r}: pass dialect or transport, not both")
+        if http_backend != "httpx" and transport is not None:
+            raise ValueError(
+                f"Provider {name!r}: http_backend picks the HTTP transport's client; it does not apply "
+                "to your own transport="
+            )
         if api_key is not None and api_key_env is not None:
             raise ValueError(f"Provider {name!r}: pass api_key or api_key_env, not both")
         if api_key_env is not None:
@@ -142,6 +151,7 @@ class Provider:
                 timeout=DEFAULT_TIMEOUT if timeout is None else config_timeout(timeout),
                 headers=config_headers(headers),
                 dialect=dialect,
+                http_backend=http_backend,
             )
         self.transport: Transport = transport
         # A whole response reporting failure raises here, as a failed stream does, so this

@@ -98,7 +98,9 @@ class EventStream:
 
     ``source`` yields lists of events (one list per network chunk, so a sync bridge or a
     transform can move many events per hop). Build one over your own async generator to
-    transform a stream; close what you wrap in ``finally``.
+    transform a stream; close what you wrap in ``finally``. ``release`` (a transport's) runs once
+    when the stream is closed, after the source: it gives the connection back even when the
+    stream is closed before its first read.
     """
 
     __slots__ = (
@@ -125,6 +127,7 @@ class EventStream:
         "_pull_at",
         "_pull_base",
         "_pull_task",
+        "_release",
         "_source",
         "_tapped",
         "_watch",
@@ -135,8 +138,17 @@ class EventStream:
         "request_id",
     )
 
-    def __init__(self, source: Source, *, provider: str | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        provider: str | None = None,
+        release: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._source = source
+        # Run once the source is closed: a connection to give back even if the source never
+        # started (closing an async generator that never ran does not run its ``finally``).
+        self._release = release
         self._buffer: deque[StreamEvent] = deque()
         self._acc = Accumulator()
         self._feeds = True  # False while the accumulator is fed by a wrapped stream (mirror)
@@ -736,6 +748,12 @@ class EventStream:
                 await close()
             except Exception:
                 logger.debug("closing the stream source failed", exc_info=True)
+        release, self._release = self._release, None
+        if release is not None:
+            try:
+                await release()
+            except Exception:
+                logger.debug("releasing the stream's connection failed", exc_info=True)
 
 
 def _watch_fired(ref: weakref.ref[EventStream]) -> None:

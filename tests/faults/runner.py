@@ -42,6 +42,7 @@ from openresponses import AsyncClient, Provider, exporters
 from openresponses.exporters import semconv as sc
 from openresponses.middleware import CircuitBreaker, Failover, Retry, RetryPolicy, Timeout, Tracing
 from openresponses.middleware.failover import RESTARTED_EVENT
+from openresponses.transports.http import HTTPBackend
 from openresponses.types import Response, StreamEvent
 
 from .scenarios import FALLBACK, IDLE, PRIMARY_KEY, FaultScenario
@@ -117,9 +118,15 @@ class Result:
 
 
 def build_client(
-    primary_url: str, fallback_url: str, tracer_provider: Any, *, idle: float = IDLE
+    primary_url: str,
+    fallback_url: str,
+    tracer_provider: Any,
+    *,
+    idle: float = IDLE,
+    http_backend: HTTPBackend = "httpx",
 ) -> AsyncClient:
-    """The documented production stack, limits scaled down (see the module docstring)."""
+    """The documented production stack, limits scaled down (see the module docstring), its
+    providers sending through ``http_backend``."""
 
     def stack() -> list[Any]:
         return [
@@ -132,16 +139,29 @@ def build_client(
         middleware=[Tracing(tracer_provider=tracer_provider), Timeout(total=TOTAL)],
         endpoint=Failover(
             [
-                Provider("primary", base_url=primary_url, api_key=PRIMARY_KEY, middleware=stack()),
-                Provider("fallback", base_url=fallback_url, api_key=FALLBACK_KEY, middleware=stack()),
+                Provider(
+                    "primary",
+                    base_url=primary_url,
+                    api_key=PRIMARY_KEY,
+                    middleware=stack(),
+                    http_backend=http_backend,
+                ),
+                Provider(
+                    "fallback",
+                    base_url=fallback_url,
+                    api_key=FALLBACK_KEY,
+                    middleware=stack(),
+                    http_backend=http_backend,
+                ),
             ],
             midstream="restart",
         ),
     )
 
 
-async def run(scenario: FaultScenario) -> Result:
-    """Play ``scenario`` with a fresh primary, fallback, client and tracer provider."""
+async def run(scenario: FaultScenario, *, http_backend: HTTPBackend = "httpx") -> Result:
+    """Play ``scenario`` with a fresh primary, fallback, client and tracer provider (the
+    providers sending through ``http_backend``)."""
     loop = asyncio.get_running_loop()
     loop_errors: list[str] = []
     previous_handler = loop.get_exception_handler()
@@ -178,7 +198,9 @@ async def run(scenario: FaultScenario) -> Result:
     served: str | None = None
     error: BaseException | None = None
     try:
-        client = build_client(primary_url, fallback.base_url, mem.tracer_provider, idle=scenario.idle)
+        client = build_client(
+            primary_url, fallback.base_url, mem.tracer_provider, idle=scenario.idle, http_backend=http_backend
+        )
         start = time.monotonic()
         try:
             if scenario.stream:

@@ -114,6 +114,10 @@ _MORE_EXAMPLES: dict[str, list[tuple[str | None, str]]] = {
             "--retries",
             "openresponses proxy --preset openai --retries 3            attempts, the first included",
         ),
+        (
+            "--http-backend",
+            "openresponses proxy --preset ollama --http-backend httpx   upstream calls through httpx",
+        ),
     ],
 }
 

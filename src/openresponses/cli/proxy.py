@@ -18,9 +18,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["add_proxy_parser", "run_proxy", "run_proxy_cli", "settings_from_args"]
+__all__ = ["add_proxy_parser", "run_proxy", "run_proxy_cli", "settings_from_args", "worker_app"]
 
-_APP_FACTORY = "openresponses.proxies.app:create_app_from_env"
+_APP_FACTORY = "openresponses.cli.proxy:worker_app"
 _UNITS = {
     "": 1,
     "k": 1000,
@@ -122,6 +122,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     limits.add_argument(
         "--retries", type=int, default=2, help="attempts per call, first included (default 2)"
     )
+    limits.add_argument(
+        "--http-backend",
+        choices=["auto", "aiohttp", "httpx"],
+        default="auto",
+        help="HTTP client for upstream calls (default auto: aiohttp when installed, else httpx)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
@@ -145,6 +151,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         idle_timeout=args.idle_timeout,
         total_timeout=args.total_timeout,
         retries=args.retries,
+        http_backend=args.http_backend,
         trace=args.trace,
         host=args.host,
         port=args.port,
@@ -213,9 +220,17 @@ def run_proxy(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     # Printed once the socket listens: connections made from now on wait in the backlog.
     print(f"openresponses proxy listening on {_url(settings.host, port)}", flush=True)
+    from ..proxies._access import AccessLog, configure_access_log
+
+    # uvicorn's access line is written before the reply's head: ours after the reply is sent.
     config = uvicorn.Config(
-        app, log_level=args.log_level, lifespan="on", timeout_graceful_shutdown=10, access_log=True
+        AccessLog(app),
+        log_level=args.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        access_log=False,
     )
+    configure_access_log(args.log_level)  # after uvicorn's own logging set-up
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
@@ -248,6 +263,7 @@ def _run_workers(uvicorn: Any, settings: Any) -> int:
         factory=True,
         workers=settings.workers,
         log_level=settings.log_level,
+        access_log=False,  # worker_app writes it, after each reply
         timeout_graceful_shutdown=10,
     )
     # What uvicorn.run(workers=N) does, but on our socket (see listen_socket): the supervisor
@@ -265,6 +281,17 @@ def _run_workers(uvicorn: Any, settings: Any) -> int:
     finally:
         sock.close()
     return 0
+
+
+def worker_app() -> Any:
+    """The app each ``--workers`` process serves: the proxy built from its settings, with the
+    access log written after each reply (see ``run_proxy``)."""
+    from ..proxies._access import AccessLog, configure_access_log
+    from ..proxies.app import create_app_from_env
+    from ..proxies.settings import ProxySettings
+
+    configure_access_log(ProxySettings.from_env().log_level)
+    return AccessLog(create_app_from_env())
 
 
 def listen_socket(host: str, port: int) -> socket.socket:

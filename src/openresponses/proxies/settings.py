@@ -9,20 +9,25 @@ names of environment variables travel there, never a key.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .._errors import ConfigError
 from .presets import Api, Preset, get_preset
+
+if TYPE_CHECKING:
+    from ..transports.http import HTTPBackend
 
 __all__ = ["DEFAULT_MAX_BODY", "ENV_SETTINGS", "ProxySettings", "StoreSpec", "parse_store"]
 
 ENV_SETTINGS = "OPENRESPONSES_PROXY_SETTINGS"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _APIS = ("responses", "chat-completions")
+_HTTP_BACKENDS = ("auto", "aiohttp", "httpx")
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -89,6 +94,8 @@ class ProxySettings:
     (``memory``, ``sqlite:PATH`` or a redis URL; ``None``: no cache), answering with an
     ``X-Cache-Status`` header.
     Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
+    ``http_backend`` is the HTTP client the upstream calls go through: ``auto`` (aiohttp when
+    installed, as the ``proxy`` extra does; else httpx), ``aiohttp`` or ``httpx``.
     """
 
     preset: str | None = None
@@ -107,6 +114,7 @@ class ProxySettings:
     idle_timeout: float | None = 300.0
     total_timeout: float | None = None
     retries: int = 2
+    http_backend: str = "auto"
     trace: bool = False
     host: str = "127.0.0.1"
     port: int | None = None
@@ -190,6 +198,18 @@ class ProxySettings:
                 raise ConfigError(f"must be > 0 seconds, got {timeout!r}", key=flag)
         if self.retries < 1:
             raise ConfigError(f"counts attempts and must be >= 1, got {self.retries}", key="--retries")
+        if self.http_backend not in _HTTP_BACKENDS:
+            raise ConfigError(
+                f"expected one of {', '.join(_HTTP_BACKENDS)}, got {self.http_backend!r}",
+                key="--http-backend",
+            )
+        if self.http_backend == "aiohttp":
+            from ..transports._aiohttp import import_aiohttp
+
+            try:
+                import_aiohttp()
+            except ImportError as exc:
+                raise ConfigError(str(exc), key="--http-backend") from None
         if self.workers < 1:
             raise ConfigError(f"must be >= 1, got {self.workers}", key="--workers")
         if self.port is not None and not 0 <= self.port <= 65535:
@@ -221,6 +241,12 @@ class ProxySettings:
         return self
 
     # -- hand-over to worker processes ----------------------------------------------------------
+
+    def resolved_http_backend(self) -> HTTPBackend:
+        """``http_backend`` with ``auto`` resolved: aiohttp when it can be imported, else httpx."""
+        if self.http_backend != "auto":
+            return cast("HTTPBackend", self.http_backend)
+        return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
 
     def to_env(self) -> dict[str, str]:
         """The environment variable that carries these settings to a worker process."""

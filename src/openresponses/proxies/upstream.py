@@ -114,6 +114,7 @@ def _preset_provider(settings: ProxySettings) -> Provider:
         model=settings.model or preset.model,
         adapter=adapter,
         dialect=dialect,
+        http_backend=settings.resolved_http_backend(),
     )
 
 
@@ -206,7 +207,12 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
     if settings.config is not None:
         from .._config import load_client_options
 
-        options = load_client_options(settings.config, chain=settings.chain, redis_url=settings.redis_url)
+        options = load_client_options(
+            settings.config,
+            chain=settings.chain,
+            redis_url=settings.redis_url,
+            http_backend=settings.resolved_http_backend(),
+        )
         endpoint = options["endpoint"]
         providers: Sequence[Provider] = tuple(getattr(endpoint, "providers", ()))
         chat = any(p.adapter != "open-responses" for p in providers)  # translated upstreams

@@ -41,7 +41,14 @@ from ._chat_errors import ChatError, normalize_error
 from ._chat_messages import reasoning_envelope
 from ._chat_think import Piece, ThinkSplitter
 
-__all__ = ["ChatChunkTranslator", "ChatStreamOptions", "ReasoningField", "chat_usage", "first_choice"]
+__all__ = [
+    "STOP_FINISHES",
+    "ChatChunkTranslator",
+    "ChatStreamOptions",
+    "ReasoningField",
+    "chat_usage",
+    "first_choice",
+]
 
 logger = logging.getLogger("openresponses")
 
@@ -61,6 +68,8 @@ _FINISH: dict[str, FinishReason] = {
     "refusal": "content_filter",
     "SAFETY": "content_filter",
 }
+#: The finish reasons that end a response ``completed`` as a plain stop.
+STOP_FINISHES = frozenset(name for name, reason in _FINISH.items() if reason == "stop")
 _FAILURES: dict[str, str] = {
     "insufficient_system_resource": (
         "the upstream cut the generation short for lack of capacity "

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Piece", "ThinkSplitter"]
+__all__ = ["THINK_TAGS", "Piece", "ThinkSplitter"]
 
 Piece = tuple[Literal["reasoning", "text"], str]
 
 _OPEN = "<think>"
 _CLOSE = "</think>"
+#: Content that starts with one of these (after whitespace) holds reasoning.
+THINK_TAGS = (_OPEN, _CLOSE)
 
 
 def _partial_suffix(text: str, tag: str) -> int:

@@ -28,7 +28,13 @@ from ._chat_request import (
     SendReasoning,
     chat_request_body,
 )
-from ._chat_stream import ChatStreamDecoder, ChatStreamOptions, ReasoningField, translate_completion
+from ._chat_stream import (
+    ChatStreamDecoder,
+    ChatStreamOptions,
+    ReasoningField,
+    plain_completion,
+    translate_completion,
+)
 from ._reply import status_error_from_body, translated_reply
 
 if TYPE_CHECKING:
@@ -180,6 +186,9 @@ class ChatCompletionsDialect:
         a failed response as a success, so Retry and Failover see it.
         """
         create = request.body if isinstance(request.body, CreateResponseBody) else None
+        plain = plain_completion(body, create, options=self.stream_options)
+        if plain is not None:
+            return translated_reply(plain, (), provider)
         response, events = translate_completion(body, create, options=self.stream_options)
         return translated_reply(response, events, provider)
 

@@ -1,0 +1,30 @@
+"""The fault table again, every provider sending through ``http_backend="aiohttp"``.
+
+The same scenarios, stack and expectations as ``test_faults.py`` (``runner.check``: outcome,
+time bound, no duplicated or lost events, every connection closed, no task left, every span
+ended, nothing reported to the loop, the key nowhere), so a fault the httpx backend survives is
+survived the same way through aiohttp. ``docs/reliability.md`` stays the httpx run's report.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from .runner import run
+from .scenarios import SCENARIOS, FaultScenario
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+async def test_fault_through_aiohttp(scenario: FaultScenario) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        result = await run(scenario, http_backend="aiohttp")
+    problems = list(result.problems)
+    # aiohttp reports a session, connector or connection nobody closed as a ResourceWarning.
+    problems += [f"ResourceWarning: {w.message}" for w in caught if issubclass(w.category, ResourceWarning)]
+    if problems:
+        pytest.fail(
+            f"{scenario.name} ({scenario.fault}) via aiohttp:\n  " + "\n  ".join(problems), pytrace=False
+        )

@@ -1,0 +1,162 @@
+"""The proxy's access log: one uvicorn-style line per request, written after the reply is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import httpx
+import pytest
+
+from openresponses.proxies._access import ACCESS_LOGGER, AccessLog
+from openresponses.testing.chat import ChatCompletionsServer, chat_text
+
+from .conftest import start_proxy
+
+INBOUND_KEY = "sk-inbound-access-log-0123456789"
+
+
+def scope(path: str = "/v1/responses", query: bytes = b"") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "root_path": "",
+        "query_string": query,
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 5555),
+        "headers": [],
+    }
+
+
+async def run(app: Any, the_scope: dict[str, Any], level: int = logging.INFO) -> list[tuple[str, Any]]:
+    """Run ``AccessLog(app)``; the messages sent and the log lines, in the order they happened."""
+    order: list[tuple[str, Any]] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            order.append(("log", record.getMessage()))
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    handler = Recorder()
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        order.append(("send", message.get("status", message.get("more_body", False))))
+
+    try:
+        await AccessLog(app)(the_scope, receive, send)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    return order
+
+
+async def test_the_line_comes_after_the_whole_reply() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    order = await run(app, scope(query=b"a=1"))
+    assert order == [
+        ("send", 201),
+        ("send", False),
+        ("log", '127.0.0.1:5555 - "POST /v1/responses?a=1 HTTP/1.1" 201'),
+    ]
+
+
+async def test_a_stream_is_logged_once_when_it_ends() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(3):
+            await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    order = await run(app, scope())
+    assert [kind for kind, _ in order] == ["send"] * 5 + ["log"]
+    assert order[-1][1].endswith('"POST /v1/responses HTTP/1.1" 200')
+
+
+async def test_an_app_that_fails_before_replying_still_gets_a_line() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("boom")
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    keep = Keep()
+    logger.addHandler(keep)
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with pytest.raises(RuntimeError):
+            await AccessLog(app)(scope(), None, None)  # type: ignore[arg-type]
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(saved)
+    assert lines == ['127.0.0.1:5555 - "POST /v1/responses HTTP/1.1" 500']
+
+
+async def test_below_info_nothing_is_logged_and_other_scopes_pass_through() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    assert await run(app, scope(), level=logging.WARNING) == []
+    await AccessLog(app)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["http", "lifespan"]
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("level", ["info", "warning"])
+async def test_the_served_proxy_writes_one_line_per_request(level: str) -> None:
+    async with ChatCompletionsServer([chat_text("One."), chat_text("Two.")]) as upstream:
+        process, url = await start_proxy(
+            "-m", "openresponses", "proxy", "--preset", "ollama", "--base-url", upstream.base_url,
+            "--port", "0", "--model", "m", "--api-key-env", "PROXY_KEY", "--log-level", level,
+            env={"PROXY_KEY": INBOUND_KEY},
+        )  # fmt: skip
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                headers = {"authorization": f"Bearer {INBOUND_KEY}"}
+                plain = await http.post("/v1/responses", json={"input": "Hi"}, headers=headers)
+                async with http.stream(
+                    "POST", "/v1/responses", json={"input": "Hi", "stream": True}, headers=headers
+                ) as streamed:
+                    body = await streamed.aread()
+                missing = await http.get("/nowhere")
+        finally:
+            code, out, err = await stop(process)
+    assert code == 0, err
+    assert plain.status_code == 200 and streamed.status_code == 200 and b"response.completed" in body
+    assert missing.status_code == 404
+    lines = [line for line in out.splitlines() if ' - "' in line]
+    if level == "warning":
+        assert lines == []
+        return
+    # uvicorn's own format (level prefix, client, request line, status and phrase), each once.
+    assert [line.split(" - ", 1)[1] for line in lines] == [
+        '"POST /v1/responses HTTP/1.1" 200 OK',
+        '"POST /v1/responses HTTP/1.1" 200 OK',
+        '"GET /nowhere HTTP/1.1" 404 Not Found',
+    ], out
+    assert all(line.startswith("INFO:     127.0.0.1:") for line in lines), lines
+    assert INBOUND_KEY not in out + err
