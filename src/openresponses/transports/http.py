@@ -14,16 +14,14 @@ not put it into a message, a note, ``.body``, a cause chain, a log record or a s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import httpx
 
 from .._errors import (
-    APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     ConfigError,
     OpenResponsesError,
     ProtocolError,
@@ -32,18 +30,16 @@ from .._pipeline import Reply, Request, Target
 from .._redact import Redactor, display_url, url_basic_token, url_password
 from .._streaming import EventStream
 from .._version import __version__
-from ..types import Response, StreamEvent
+from ..types import Response
 from ._dialect import (
     Dialect,
     HasRequestIdHeaders,
     HasStreamContentType,
     OpenResponsesDialect,
     SigningDialect,
-    StreamDecoder,
     VendorDialect,
-    event_batches,
 )
-from ._h11_body import buffered_body
+from ._http_io import MAX_ERROR_BODY, RedactingDecoder, connection_error, read_capped, stream_batches
 
 if TYPE_CHECKING:
     from ._aiohttp import WholeReply
@@ -70,9 +66,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0)
 #: One connection per concurrent stream, as openai-python: up to 1,000 at once, 100 kept idle for
 #: 30 s. (httpx's own default of 100 made 500 concurrent streams queue for seconds.)
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=30.0)
-_MAX_ERROR_BODY = 64 * 1024
-# The events that carry server error text: they go through the redactor before anyone sees them.
-_FAILURE_EVENTS = frozenset({"error", "response.failed", "response.incomplete"})
 
 
 class HTTPTransport:
@@ -233,7 +226,7 @@ class HTTPTransport:
             else:
                 response = await self._client.send(http_request, stream=True)
         except httpx.HTTPError as exc:
-            failure = _connection_error(exc, provider, "Connection error", redactor)
+            failure = connection_error(exc, provider, "Connection error", redactor)
         if failure is not None:
             raise failure  # outside the except block: only the redacted chain is attached
 
@@ -243,16 +236,16 @@ class HTTPTransport:
         if request.stream:
             expected = self._stream_type
             if not content_type.startswith(expected):
-                body = await _read_capped(response)
+                body = await read_capped(response)
                 raise redactor.exception(
                     ProtocolError(
                         f"Expected a {expected} reply to a streaming request, got {content_type!r}.",
                         data=body,
                     )
                 )
-            decoder = _RedactingDecoder(self._dialect.decoder(request, provider=provider), redactor)
+            decoder = RedactingDecoder(self._dialect.decoder(request, provider=provider), redactor)
             stream = EventStream(
-                _stream_batches(response, decoder, provider, redactor),
+                stream_batches(response, decoder, provider, redactor),
                 provider=provider,
                 release=response.aclose,
             )
@@ -261,7 +254,7 @@ class HTTPTransport:
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:
-            failure = _connection_error(exc, provider, "Connection lost reading the body", redactor)
+            failure = connection_error(exc, provider, "Connection lost reading the body", redactor)
         finally:
             await response.aclose()
         if failure is not None:
@@ -285,12 +278,12 @@ class HTTPTransport:
             redactor = redactor.with_headers(signed)
         failure: OpenResponsesError | None = None
         try:
-            reply = await self._fetch(url, headers, content, timeout.as_dict(), error_limit=_MAX_ERROR_BODY)
+            reply = await self._fetch(url, headers, content, timeout.as_dict(), error_limit=MAX_ERROR_BODY)
         except httpx.HTTPError as exc:
             what = (
                 "Connection lost reading the body" if getattr(exc, "reading", False) else "Connection error"
             )
-            failure = _connection_error(exc, provider, what, redactor)
+            failure = connection_error(exc, provider, what, redactor)
         if failure is not None:
             raise failure
         if reply.status >= 300:
@@ -350,7 +343,7 @@ class HTTPTransport:
         return self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
 
     async def _status_error(self, response: httpx.Response, redactor: Redactor) -> APIStatusError:
-        body = await _read_capped(response)
+        body = await read_capped(response)
         error = self._dialect.error(
             response.status_code,
             body,
@@ -359,58 +352,6 @@ class HTTPTransport:
             reason=response.reason_phrase,
         )
         return redactor.exception(error)
-
-
-class _RedactingDecoder:
-    """A dialect's decoder whose failure events and ``ProtocolError`` pass through the redactor.
-
-    Only ``error`` / ``response.failed`` / ``response.incomplete`` events are looked at: the
-    deltas of a healthy stream cost one set lookup each.
-    """
-
-    __slots__ = ("_decoder", "_redactor")
-
-    def __init__(self, decoder: StreamDecoder, redactor: Redactor) -> None:
-        self._decoder = decoder
-        self._redactor = redactor
-
-    def feed(self, chunk: bytes) -> list[StreamEvent]:
-        try:
-            events = self._decoder.feed(chunk)
-        except ProtocolError as exc:
-            self._redactor.exception(exc)
-            raise
-        return self._clean(events) if events else events
-
-    def close(self) -> list[StreamEvent]:
-        try:
-            events = self._decoder.close()
-        except ProtocolError as exc:
-            self._redactor.exception(exc)
-            raise
-        return self._clean(events) if events else events
-
-    def _clean(self, events: list[StreamEvent]) -> list[StreamEvent]:
-        for index, event in enumerate(events):
-            if event.type in _FAILURE_EVENTS:
-                events[index] = _clean_failure(event, self._redactor)
-        return events
-
-
-def _clean_failure(event: StreamEvent, redactor: Redactor) -> StreamEvent:
-    """An ``error`` event is server text: fully redacted. A terminal event carries the partial
-    answer too: only known secrets are replaced in it, and its ``response.error`` fully."""
-    response = getattr(event, "response", None)
-    if not isinstance(response, Response):
-        cleaned: StreamEvent = redactor.value(event)
-        return cleaned
-    cleaned = redactor.exact(event)
-    response = getattr(cleaned, "response", None)
-    if isinstance(response, Response) and response.error is not None:
-        error = redactor.value(response.error)
-        if error is not response.error:
-            cleaned = cleaned.model_copy(update={"response": response.model_copy(update={"error": error})})
-    return cleaned
 
 
 def _check_key(api_key: object) -> str | None:
@@ -426,76 +367,3 @@ def _check_key(api_key: object) -> str | None:
             key="api_key",
         )
     return api_key
-
-
-def _connection_error(
-    exc: httpx.HTTPError, provider: str, what: str, redactor: Redactor
-) -> APIConnectionError:
-    """The typed, redacted error for an httpx failure, with ``exc`` (redacted in place) as
-    ``__cause__``: a timeout names its kind, anything else is ``what`` plus the httpx error."""
-    redactor.exception(exc)  # its text and its own chain (httpcore's error)
-    error: APIConnectionError
-    if isinstance(exc, httpx.TimeoutException):
-        error = APITimeoutError(_timeout_kind(exc), provider=provider)
-    else:
-        error = APIConnectionError(f"{what}: {type(exc).__name__}: {exc}", provider=provider)
-    error.__cause__ = exc
-    return redactor.exception(error)
-
-
-def _timeout_kind(exc: httpx.TimeoutException) -> Any:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connect"
-    if isinstance(exc, httpx.WriteTimeout):
-        return "write"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "pool"
-    return "read"
-
-
-async def _read_capped(response: httpx.Response, limit: int | None = _MAX_ERROR_BODY) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if limit is not None and size >= limit:
-                break
-    except httpx.HTTPError:
-        pass  # a truncated error body still makes a useful error
-    finally:
-        await response.aclose()
-    body = b"".join(chunks)
-    # One decoded chunk can be far past the cap (a small gzip body inflates a thousandfold).
-    return body if limit is None else body[:limit]
-
-
-def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives: from httpx's HTTP/1.1 pool, every chunk already received in one
-    piece (``_h11_body``: one decode per socket read, not one per HTTP chunk); else
-    ``aiter_raw()`` when there is nothing to decode (one generator layer less per network chunk),
-    else ``aiter_bytes()`` (content-encoding, or a body already read, as ``httpx.MockTransport``
-    does with ``content=bytes``)."""
-    batches = buffered_body(response)
-    if batches is not None:
-        return batches
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if response.is_stream_consumed or encoding not in ("identity", ""):
-        return response.aiter_bytes()
-    return response.aiter_raw()
-
-
-def _stream_batches(
-    response: httpx.Response, decoder: StreamDecoder, provider: str, redactor: Redactor
-) -> AsyncIterator[list[StreamEvent]]:
-    """The body's event batches through the shared loop; the response is closed at its end."""
-
-    def map_error(exc: Exception) -> Exception | None:
-        if isinstance(exc, httpx.HTTPError):
-            error = _connection_error(exc, provider, "Connection lost while streaming", redactor)
-            error.__cause__ = None  # the loop chains ``exc`` (already redacted) itself
-            return error
-        return None
-
-    return event_batches(_body_chunks(response), decoder, map_error=map_error, on_close=response.aclose)

@@ -1,0 +1,159 @@
+"""The HTTP transport's I/O helpers: httpx failures as typed errors, bodies, stream batches.
+
+Split from ``http.py`` so that module holds the transport itself: what is sent and how a reply
+becomes a result. Everything here leaves through the transport's
+:class:`~openresponses._redact.Redactor`: a failure event's server text, an httpx error's
+message and its cause chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from .._errors import APIConnectionError, APITimeoutError, ProtocolError
+from .._redact import Redactor
+from ..types import Response, StreamEvent
+from ._dialect import StreamDecoder, event_batches
+from ._h11_body import buffered_body
+
+__all__ = [
+    "MAX_ERROR_BODY",
+    "RedactingDecoder",
+    "body_chunks",
+    "connection_error",
+    "read_capped",
+    "stream_batches",
+]
+
+#: The most of an error body kept (decoded bytes).
+MAX_ERROR_BODY = 64 * 1024
+# The events that carry server error text: they go through the redactor before anyone sees them.
+_FAILURE_EVENTS = frozenset({"error", "response.failed", "response.incomplete"})
+
+
+class RedactingDecoder:
+    """A dialect's decoder whose failure events and ``ProtocolError`` pass through the redactor.
+
+    Only ``error`` / ``response.failed`` / ``response.incomplete`` events are looked at: the
+    deltas of a healthy stream cost one set lookup each.
+    """
+
+    __slots__ = ("_decoder", "_redactor")
+
+    def __init__(self, decoder: StreamDecoder, redactor: Redactor) -> None:
+        self._decoder = decoder
+        self._redactor = redactor
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        try:
+            events = self._decoder.feed(chunk)
+        except ProtocolError as exc:
+            self._redactor.exception(exc)
+            raise
+        return self._clean(events) if events else events
+
+    def close(self) -> list[StreamEvent]:
+        try:
+            events = self._decoder.close()
+        except ProtocolError as exc:
+            self._redactor.exception(exc)
+            raise
+        return self._clean(events) if events else events
+
+    def _clean(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        for index, event in enumerate(events):
+            if event.type in _FAILURE_EVENTS:
+                events[index] = _clean_failure(event, self._redactor)
+        return events
+
+
+def _clean_failure(event: StreamEvent, redactor: Redactor) -> StreamEvent:
+    """An ``error`` event is server text: fully redacted. A terminal event carries the partial
+    answer too: only known secrets are replaced in it, and its ``response.error`` fully."""
+    response = getattr(event, "response", None)
+    if not isinstance(response, Response):
+        cleaned: StreamEvent = redactor.value(event)
+        return cleaned
+    cleaned = redactor.exact(event)
+    response = getattr(cleaned, "response", None)
+    if isinstance(response, Response) and response.error is not None:
+        error = redactor.value(response.error)
+        if error is not response.error:
+            cleaned = cleaned.model_copy(update={"response": response.model_copy(update={"error": error})})
+    return cleaned
+
+
+def connection_error(
+    exc: httpx.HTTPError, provider: str, what: str, redactor: Redactor
+) -> APIConnectionError:
+    """The typed, redacted error for an httpx failure, with ``exc`` (redacted in place) as
+    ``__cause__``: a timeout names its kind, anything else is ``what`` plus the httpx error."""
+    redactor.exception(exc)  # its text and its own chain (httpcore's error)
+    error: APIConnectionError
+    if isinstance(exc, httpx.TimeoutException):
+        error = APITimeoutError(_timeout_kind(exc), provider=provider)
+    else:
+        error = APIConnectionError(f"{what}: {type(exc).__name__}: {exc}", provider=provider)
+    error.__cause__ = exc
+    return redactor.exception(error)
+
+
+def _timeout_kind(exc: httpx.TimeoutException) -> Any:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "write"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "pool"
+    return "read"
+
+
+async def read_capped(response: httpx.Response, limit: int | None = MAX_ERROR_BODY) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except httpx.HTTPError:
+        pass  # a truncated error body still makes a useful error
+    finally:
+        await response.aclose()
+    body = b"".join(chunks)
+    # One decoded chunk can be far past the cap (a small gzip body inflates a thousandfold).
+    return body if limit is None else body[:limit]
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives: from httpx's HTTP/1.1 pool, every chunk already received in one
+    piece (``_h11_body``: one decode per socket read, not one per HTTP chunk); else
+    ``aiter_raw()`` when there is nothing to decode (one generator layer less per network chunk),
+    else ``aiter_bytes()`` (content-encoding, or a body already read, as ``httpx.MockTransport``
+    does with ``content=bytes``)."""
+    batches = buffered_body(response)
+    if batches is not None:
+        return batches
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if response.is_stream_consumed or encoding not in ("identity", ""):
+        return response.aiter_bytes()
+    return response.aiter_raw()
+
+
+def stream_batches(
+    response: httpx.Response, decoder: StreamDecoder, provider: str, redactor: Redactor
+) -> AsyncIterator[list[StreamEvent]]:
+    """The body's event batches through the shared loop; the response is closed at its end."""
+
+    def map_error(exc: Exception) -> Exception | None:
+        if isinstance(exc, httpx.HTTPError):
+            error = connection_error(exc, provider, "Connection lost while streaming", redactor)
+            error.__cause__ = None  # the loop chains ``exc`` (already redacted) itself
+            return error
+        return None
+
+    return event_batches(body_chunks(response), decoder, map_error=map_error, on_close=response.aclose)
