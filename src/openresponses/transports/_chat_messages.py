@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
-from .._errors import RequestValidationError
 from ..types.content import (
     InputImageContent,
     InputTextContent,
@@ -39,6 +38,7 @@ from ..types.items import (
     SystemMessageItemParam,
     UserMessageItemParam,
 )
+from ._fields import Rejecter
 
 __all__ = [
     "PREFIX",
@@ -82,10 +82,8 @@ def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
     return None
 
 
-def reject(what: str, detail: str = "is not supported", *, loc: Sequence[str | int] = ()) -> NoReturn:
-    """Raise ``RequestValidationError``: ``chat-completions adapter: <what> <detail>``."""
-    message = f"{PREFIX}: {what} {detail}"
-    raise RequestValidationError(message, [{"loc": tuple(loc), "msg": message, "type": "unsupported"}])
+#: Raises ``RequestValidationError``: ``chat-completions adapter: <what> <detail>``.
+reject = Rejecter(PREFIX)
 
 
 def chat_messages(

@@ -19,7 +19,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
-from ._fields import set_fields
+from ._fields import reject_server_state, set_fields
 
 __all__ = [
     "HARMLESS_FIELDS",
@@ -111,20 +111,7 @@ def chat_request_body(
     def wanted(name: str) -> bool:
         return name in present and name not in drop
 
-    if wanted("previous_response_id"):
-        reject(
-            "field 'previous_response_id'",
-            "needs a response store: add the store middleware, which expands the history into input",
-            loc=("previous_response_id",),
-        )
-    if wanted("background") and body.background:
-        reject("field 'background'", loc=("background",))
-    if wanted("max_tool_calls"):
-        reject("field 'max_tool_calls'", loc=("max_tool_calls",))
-    if wanted("top_logprobs") and body.top_logprobs:
-        reject(
-            "field 'top_logprobs'", "is not supported (logprobs are not translated)", loc=("top_logprobs",)
-        )
+    reject_server_state(body, present, reject, drop=drop)
 
     out: dict[str, Any] = {}
     if wanted("model"):
