@@ -1,4 +1,4 @@
-"""The HTTP transport: the only place outside tests that imports httpx.
+"""The HTTP transport (``transports/`` is the only package outside tests that imports httpx).
 
 It owns the connection pool, the credentials and the timeouts; a :class:`Dialect` owns the bytes
 (path, body, stream decoding, error bodies), so one transport speaks Open Responses natively

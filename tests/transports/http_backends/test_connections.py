@@ -99,7 +99,7 @@ async def test_sequential_calls_share_one_connection(backend: HTTPBackend, watch
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="httpx backend: a gzip-encoded stream read to its terminal event is closed "
-                "before the body's end was read (_body_chunks takes the aiter_bytes path, not "
+                "before the body's end was read (_http_io.body_chunks takes the aiter_bytes path, not "
                 "_h11_body's batches), so httpcore drops the connection: one per stream",
             ),
         ),
