@@ -3,18 +3,23 @@
 The client is thin on purpose: it validates the call into a typed ``Request``, runs it through
 ``compose(middleware, AttemptBoundary(transport))`` and shapes the reply for the caller. Retry,
 failover, tracing and caching are middleware, never welded in here.
+
+Split by concept: ``client.responses`` (the call surface and its checks) is in ``_responses``, the
+default-middleware hook in ``_default_middleware``, ``connect()``'s WebSocket wiring in ``_connect``.
+Every name stays importable from here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from ._errors import ConfigError, OpenResponsesError, ProtocolError, RequestValidationError
-from ._failed import RaiseOnFailed, raise_if_failed
+from ._default_middleware import _DEFAULT_MIDDLEWARE as _DEFAULT_MIDDLEWARE
+from ._default_middleware import _default_generation as _default_generation
+from ._default_middleware import register_default_middleware as register_default_middleware
+from ._errors import ConfigError, OpenResponsesError
+from ._failed import RaiseOnFailed
 from ._options import check_http_client, config_api_key, config_headers, config_timeout, retry_layers
 from ._pipeline import (
     AsyncCloseable,
@@ -28,19 +33,17 @@ from ._pipeline import (
     Request,
     compose,
 )
-from ._streaming import AsyncResponseStream, EventStream, _stamp
-from ._validate import (
-    check_extra_body,
-    check_headers,
-    check_idempotency_key,
-    check_keywords,
-    check_no_null,
-    check_stream,
-    check_timeout,
-    free_form_json,
-)
-from .types import CompactResponse, CompactResponseBody, CreateResponseBody, Response
-from .types.enums import IncludeValue, ServiceTier, Truncation
+from ._responses import CALL_OPTIONS as CALL_OPTIONS
+from ._responses import COMPACT_KEYWORDS as COMPACT_KEYWORDS
+from ._responses import CREATE_KEYWORDS as CREATE_KEYWORDS
+from ._responses import AsyncResponses, CompactParams, CreateParams, _check_json, _validate
+from ._responses import AsyncStreamManager as AsyncStreamManager
+from ._responses import _as_response as _as_response
+from ._responses import _as_stream as _as_stream
+from ._responses import _check_call as _check_call
+from ._responses import _once as _once
+from ._validate import check_extra_body, check_headers, check_idempotency_key, check_stream, check_timeout
+from .types import CreateResponseBody
 
 if TYPE_CHECKING:
     import httpx
@@ -54,79 +57,6 @@ __all__ = ["AsyncClient", "AsyncResponses", "ClientClosedError", "CompactParams"
 ENV_BASE_URL = "OPENRESPONSES_BASE_URL"
 ENV_API_KEY = "OPENRESPONSES_API_KEY"
 
-#: Outer middleware added to every client (auto-instrumentation): name -> factory. A factory gets
-#: the client's own middleware and returns the layers to run outermost (none to skip this client).
-#: Change it only through :func:`register_default_middleware`; clients recompose on their next call.
-_DEFAULT_MIDDLEWARE: dict[str, Callable[[tuple[Middleware, ...]], Sequence[Middleware]]] = {}
-_default_generation = [0]
-
-
-def register_default_middleware(
-    name: str, factory: Callable[[tuple[Middleware, ...]], Sequence[Middleware]] | None
-) -> None:
-    """Add (or, with ``factory=None``, remove) outer middleware for every client, existing ones too.
-
-    The hook ``openresponses.integrations.otel.OpenResponsesInstrumentor`` uses: no monkeypatching.
-    Registered factories run in registration order, outermost first; each client calls them when
-    it composes its pipeline, and again on its next call after any change here.
-    """
-    if factory is None:
-        _DEFAULT_MIDDLEWARE.pop(name, None)
-    else:
-        _DEFAULT_MIDDLEWARE[name] = factory
-    _default_generation[0] += 1
-
-
-class CreateParams(TypedDict, total=False):
-    """Body fields of ``POST /responses`` (every one optional; see ``CreateResponseBody``).
-
-    ``None`` is sent as JSON ``null`` where the spec allows it. The fields typed without
-    ``None`` here (``model``, ``include``, ``background``, ``truncation``, ``store``,
-    ``service_tier``) are omitted for the default; ``None`` for them is a
-    ``RequestValidationError``.
-    """
-
-    model: str
-    input: str | Sequence[Any] | None
-    instructions: str | None
-    previous_response_id: str | None
-    include: Sequence[IncludeValue]
-    tools: Sequence[Any] | None
-    tool_choice: Any
-    metadata: Mapping[str, str] | None
-    text: Any
-    temperature: float | None
-    top_p: float | None
-    presence_penalty: float | None
-    frequency_penalty: float | None
-    parallel_tool_calls: bool | None
-    stream_options: Any
-    background: bool
-    max_output_tokens: int | None
-    max_tool_calls: int | None
-    reasoning: Any
-    safety_identifier: str | None
-    prompt_cache_key: str | None
-    truncation: Truncation
-    store: bool
-    service_tier: ServiceTier
-    top_logprobs: int | None
-
-
-class CompactParams(TypedDict, total=False):
-    """Body fields of ``POST /responses/compact``."""
-
-    input: str | Sequence[Any] | None
-    previous_response_id: str | None
-    instructions: str | None
-    prompt_cache_key: str | None
-
-
-#: Keywords of ``create()`` / ``stream()`` other than body fields (for "did you mean" hints).
-CALL_OPTIONS = frozenset({"stream", "extra_headers", "extra_body", "timeout", "idempotency_key"})
-CREATE_KEYWORDS = frozenset(CreateParams.__optional_keys__) | CALL_OPTIONS
-COMPACT_KEYWORDS = frozenset(CompactParams.__optional_keys__) | {"model"} | (CALL_OPTIONS - {"stream"})
-
 
 class ClientClosedError(OpenResponsesError, RuntimeError):
     """The client was closed: a call made after ``close()`` / ``aclose()``, or a call or stream
@@ -134,259 +64,6 @@ class ClientClosedError(OpenResponsesError, RuntimeError):
 
     def __init__(self, message: str = "The client was closed.") -> None:
         super().__init__(message)
-
-
-def _validate(model: type[Any], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise RequestValidationError.from_validation_error(model.__name__, exc) from None
-
-
-def _check_json(data: Mapping[str, Any]) -> None:
-    """Every body value is JSON (typed scalars are pydantic's; this catches the free-form rest)."""
-    for name, value in data.items():
-        free_form_json(value, name)
-
-
-def _check_call(function: str, params: Mapping[str, Any], valid: frozenset[str]) -> None:
-    """The Python call's own rules: known keywords only, no ``None`` where null is not allowed."""
-    check_keywords(function, params, valid)
-    check_no_null(params)
-
-
-class AsyncResponses:
-    """``client.responses``: create, stream and compact responses."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    @overload
-    async def create(
-        self,
-        *,
-        stream: Literal[False] | None = False,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        idempotency_key: str | None = None,
-        **params: Unpack[CreateParams],
-    ) -> Response: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        stream: Literal[True],
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        idempotency_key: str | None = None,
-        **params: Unpack[CreateParams],
-    ) -> AsyncResponseStream: ...
-
-    async def create(
-        self,
-        *,
-        stream: bool | None = False,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        idempotency_key: str | None = None,
-        **params: Unpack[CreateParams],
-    ) -> Response | AsyncResponseStream:
-        """Create a response. With ``stream=True``, an async iterator of typed events.
-
-        ``extra_body`` adds provider-specific body fields, ``extra_headers`` per-call headers,
-        ``timeout`` overrides the client's timeout for this call (seconds or ``httpx.Timeout``).
-        Every argument is checked before anything is sent: an unknown keyword is an
-        ``UnknownParameterError`` (a ``TypeError``), any other problem a
-        ``RequestValidationError`` naming the parameter. A response that failed raises
-        ``ResponseFailedError`` (``.response`` attached), streamed or not; an incomplete one
-        is returned (``status == "incomplete"``).
-        """
-        request = self.prepare(
-            "create",
-            params,
-            stream=stream,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            timeout=timeout,
-            idempotency_key=idempotency_key,
-        )
-        return await self.deliver(request)
-
-    def prepare(
-        self,
-        function: str,
-        params: Mapping[str, Any],
-        *,
-        stream: object,
-        extra_headers: object,
-        extra_body: object,
-        timeout: object,
-        idempotency_key: object,
-    ) -> Request:
-        """Check a ``create()`` / ``stream()`` call and build its ``Request`` (nothing is sent).
-
-        ``function`` names the method in error messages. Raises ``UnknownParameterError`` or
-        ``RequestValidationError``; the sync client calls it in the caller's thread.
-        """
-        _check_call(function, params, CREATE_KEYWORDS)
-        if isinstance(extra_body, Mapping):
-            check_no_null({k: v for k, v in extra_body.items() if k in CREATE_KEYWORDS})
-        return self._client.build_request(
-            params,
-            stream=stream,  # type: ignore[arg-type]  # checked there
-            extra_headers=extra_headers,  # type: ignore[arg-type]
-            extra_body=extra_body,  # type: ignore[arg-type]
-            timeout=timeout,
-            idempotency_key=idempotency_key,  # type: ignore[arg-type]
-        )
-
-    async def deliver(self, request: Request) -> Response | AsyncResponseStream:
-        """Send a prepared ``create`` request; shape the reply (a response, or a stream)."""
-        reply = await self._client.send(request)
-        if request.stream:
-            return AsyncResponseStream(_as_stream(reply))
-        return _as_response(reply, request.context.provider)
-
-    def stream(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        idempotency_key: str | None = None,
-        **params: Unpack[CreateParams],
-    ) -> AsyncStreamManager:
-        """Stream a response: ``async with client.responses.stream(...) as stream: ...``.
-
-        The stream yields typed events and accumulates the final response
-        (``await stream.get_final_response()``); leaving the block releases the connection.
-        The arguments are checked here, at the call, as for ``create()``.
-        """
-        request = self.prepare(
-            "stream",
-            params,
-            stream=True,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            timeout=timeout,
-            idempotency_key=idempotency_key,
-        )
-        return AsyncStreamManager(self._client, request)
-
-    def connect(
-        self,
-        *,
-        base_url: str | None = None,
-        transport: WebSocketTransport | None = None,
-        **params: Unpack[CreateParams],
-    ) -> AsyncConnection:
-        """Open a WebSocket connection to ``/v1/responses`` (WebSocket mode, docs/websocket.md)::
-
-            async with client.responses.connect(model="m", tools=tools) as conn:
-                stream = await conn.create(input="Hi")
-                stream = await conn.create(input=[tool_output], continue_=True)
-
-        Each turn runs through this client's middleware and ends at the connection's socket.
-        ``params`` are body fields sent with every turn (``model``, ``instructions``, ``tools``,
-        ``store``, ...). The socket goes to ``base_url`` (default: the client's, with its key and
-        default headers) or through ``transport`` (a ``WebSocketTransport`` you configured). On a
-        client built with ``endpoint=Failover([...])`` each member ``Provider`` gets its own socket
-        and a turn fails over before its first content event (docs/websocket.md, Failover).
-        Needs the ``websocket`` extra. Checked here: nothing is sent until the block is entered.
-        """
-        return self._client.connect(base_url=base_url, transport=transport, params=params)
-
-    async def compact(
-        self,
-        *,
-        model: str,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        **params: Unpack[CompactParams],
-    ) -> CompactResponse:
-        """``POST /responses/compact``: a compacted input window to start a new chain from."""
-        request = self.prepare_compact(
-            model=model, extra_headers=extra_headers, extra_body=extra_body, timeout=timeout, params=params
-        )
-        reply = await self._client.send(request)
-        if not isinstance(reply, CompactResponse):
-            raise ProtocolError(f"Expected a compaction result, got {type(reply).__name__}.")
-        return reply
-
-    def prepare_compact(
-        self,
-        *,
-        model: object,
-        extra_headers: object,
-        extra_body: object,
-        timeout: object,
-        params: Mapping[str, Any],
-    ) -> Request:
-        """Check a ``compact()`` call and build its ``Request`` (nothing is sent)."""
-        _check_call("compact", params, COMPACT_KEYWORDS)
-        check_no_null({"model": model})
-        extra = check_extra_body(extra_body)
-        data: dict[str, Any] = {"model": model, **params, **extra}
-        _check_json(data)
-        return Request(
-            body=_validate(CompactResponseBody, data),
-            operation="compact",
-            stream=False,
-            headers=check_headers(extra_headers),
-            options=CallOptions(timeout=check_timeout(timeout)),
-            context=CallContext(),
-        )
-
-
-class AsyncStreamManager:
-    """Async context manager returned by ``responses.stream()``; sends on enter, closes on exit."""
-
-    __slots__ = ("_client", "_request", "_stream")
-
-    def __init__(self, client: AsyncClient, request: Request) -> None:
-        self._client = client
-        self._request = request
-        self._stream: AsyncResponseStream | None = None
-
-    async def __aenter__(self) -> AsyncResponseStream:
-        reply = await self._client.send(self._request)
-        self._stream = AsyncResponseStream(_as_stream(reply))
-        return self._stream
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        if self._stream is not None:
-            await self._stream.close()
-
-
-def _as_stream(reply: Reply) -> EventStream:
-    if isinstance(reply, EventStream):
-        return reply
-    if isinstance(reply, Response):
-        # A middleware answered a stream request with a whole response (e.g. a cache hit):
-        # replay it as the spec's event sequence so the caller's loop works unchanged.
-        from ._emit import emit_response
-
-        return EventStream(_once(emit_response(reply)), provider=reply.provider)
-    raise ProtocolError(f"Expected an event stream, got {type(reply).__name__}.")
-
-
-async def _once(events: list[Any]) -> Any:
-    yield events
-
-
-def _as_response(reply: Reply, provider: str | None) -> Response:
-    if isinstance(reply, Response):
-        if reply.provider is None:
-            _stamp(reply, provider)
-        # Transports already raise (RaiseOnFailed); this covers a middleware's own answer.
-        raise_if_failed(reply, provider)
-        return reply
-    raise ProtocolError(f"Expected a response, got {type(reply).__name__}.")
 
 
 class AsyncClient:
@@ -576,39 +253,9 @@ class AsyncClient:
     ) -> AsyncConnection:
         """A WebSocket connection whose turns run through this client's middleware (see
         ``responses.connect``). ``ConfigError`` when there is nowhere to connect to."""
-        from ._connection import AsyncConnection, check_turn_params
+        from ._connect import open_connection
 
-        defaults = dict(params or {})
-        check_turn_params("connect", defaults)
-        self.build_request(defaults, stream=False)  # the defaults must make a valid body
-        if self._closed:
-            raise ClientClosedError("The client was closed: create a new one to make more calls.")
-        if transport is not None and base_url is not None:
-            raise ConfigError("pass base_url=... or transport=..., not both", key="connect")
-        if transport is None and base_url is None and self._endpoint is not None:
-            # A Failover (or Provider) endpoint: one socket per member, failing over per turn.
-            from ._ws_failover import Chain, socket_endpoint
-
-            chain = Chain()
-            endpoint, sockets = socket_endpoint(self._endpoint, chain)
-            return AsyncConnection(
-                self, sockets[0], defaults, endpoint=endpoint, sockets=sockets, chain=chain
-            )
-        if transport is None:
-            from .transports.websocket import WebSocketTransport
-
-            # The client's key and headers go only to the client's own server.
-            own = self._socket_options is not None and base_url in (None, self.base_url)
-            options = dict(self._socket_options or {}) if own else {}
-            url = base_url or (self.base_url if own else None)
-            if url is None:
-                raise ConfigError(
-                    "connect() needs a base URL: this client was built with transport=, so pass "
-                    "connect(base_url=...) or connect(transport=WebSocketTransport(...))",
-                    key="base_url",
-                )
-            transport = WebSocketTransport(url, **options)
-        return AsyncConnection(self, transport, defaults)
+        return open_connection(self, base_url=base_url, transport=transport, params=params)
 
     async def send(self, request: Request) -> Reply:
         """Run a request through the middleware and transport."""

@@ -7,15 +7,19 @@ translators (:class:`~openresponses._translate.StreamTranslator`), cache replays
 the orders of README §11 (item added → content part added → deltas → done → part done → item
 done → terminal) and feeds every event to an :class:`Accumulator`, so the terminal event carries
 the full ``output`` without a second copy of the assembly logic.
+
+The closing and terminal steps (``end_item``, ``complete``, ``incomplete``, ``fail``) are in
+``_emit_close`` (a base class), the replay of a stored response (``emit_response``) in
+``_emit_replay``, the per-item state and event constructors in ``_emit_state``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ._accumulate import Accumulator
-from ._emit_replay import emit_item, emit_terminal
+from ._emit_close import _ClosingSteps
+from ._emit_replay import emit_response
 from ._emit_state import (
     ARGUMENTS_DELTA,
     DELTA,
@@ -23,7 +27,6 @@ from ._emit_state import (
     EMPTY_PART,
     SUMMARY_DELTA,
     OpenItem,
-    full_usage,
     new_id,
     parse_event_dict,
     response_skeleton,
@@ -34,7 +37,7 @@ from .types import CreateResponseBody, Response, StreamEvent
 __all__ = ["EventBuilder", "emit_response", "new_id", "parse_event_dict", "response_skeleton"]
 
 
-class EventBuilder:
+class EventBuilder(_ClosingSteps):
     """Emit a spec-ordered event stream step by step; ``drain()`` returns what was emitted.
 
     ::
@@ -381,119 +384,3 @@ class EventBuilder:
         )
         self._seq += 1
         return self._emit(event)
-
-    # -- closing --------------------------------------------------------------------------------
-
-    def end_item(
-        self, index: int, *, status: str = "completed", encrypted_content: str | None = None
-    ) -> None:
-        """Close open parts (``*.done``, ``content_part.done``) and emit ``output_item.done``.
-
-        ``encrypted_content`` (a reasoning item's opaque blob) is stored on the final item.
-        """
-        self._end_item(index, status=status, encrypted_content=encrypted_content)
-
-    def _end_item(
-        self,
-        index: int,
-        *,
-        status: str = "completed",
-        encrypted_content: str | None = None,
-        final: dict[str, Any] | None = None,
-    ) -> None:
-        state = self._state(index)
-        item = state.item
-        self._end_part(state, index)
-        self._end_summary(state, index)
-        if state.kind == "function_call":
-            if state.args is not None:
-                item["arguments"] = "".join(state.args)
-            self._make(
-                "response.function_call_arguments.done",
-                item_id=state.item_id,
-                output_index=index,
-                arguments=item.get("arguments", ""),
-            )
-        item["status"] = status
-        if encrypted_content is not None:
-            item["encrypted_content"] = encrypted_content
-        self._make("response.output_item.done", output_index=index, item=final if final is not None else item)
-        del self._open[index]
-
-    def open_items(self) -> list[int]:
-        """Output indexes of items not yet closed."""
-        return sorted(self._open)
-
-    def _close_all(self, status: str) -> None:
-        for index in self.open_items():
-            self.end_item(index, status=status)
-
-    def _terminal(self, etype: str, status: str, **changes: Any) -> StreamEvent:
-        output = [
-            item.model_dump(mode="json", exclude_unset=True, by_alias=True)
-            for item in self.accumulator.output()
-        ]
-        return self._make(etype, response=self._response(status, output=output, **changes))
-
-    def complete(self, *, usage: dict[str, Any] | None = None) -> StreamEvent:
-        """Close open items and emit ``response.completed``."""
-        self._close_all("completed")
-        return self._terminal(
-            "response.completed", "completed", usage=full_usage(usage), completed_at=int(time.time())
-        )
-
-    def incomplete(
-        self, reason: str = "max_output_tokens", *, usage: dict[str, Any] | None = None
-    ) -> StreamEvent:
-        """Close the last open item as ``incomplete`` and emit ``response.incomplete``."""
-        open_items = self.open_items()
-        for index in open_items[:-1]:
-            self.end_item(index, status="completed")
-        if open_items:
-            self.end_item(open_items[-1], status="incomplete")
-        return self._terminal(
-            "response.incomplete",
-            "incomplete",
-            usage=full_usage(usage),
-            incomplete_details={"reason": reason},
-        )
-
-    def fail(
-        self,
-        message: str,
-        *,
-        code: str | None = "server_error",
-        type: str = "server_error",
-        param: str | None = None,
-        usage: dict[str, Any] | None = None,
-    ) -> list[StreamEvent]:
-        """Open items end ``incomplete``, then ``error`` and ``response.failed``."""
-        self._close_all("incomplete")  # items end before the error: error → failed is adjacent
-        error = self._make("error", error={"type": type, "code": code, "message": message, "param": param})
-        failed = self._terminal(
-            "response.failed",
-            "failed",
-            usage=full_usage(usage),
-            error={"code": code or type, "message": message},
-        )
-        return [error, failed]
-
-
-def emit_response(response: Response, *, chunking: int | None = None) -> list[StreamEvent]:
-    """The full spec event sequence that streams ``response`` (cache hits, test servers, a
-    short-circuited stream), numbered from 0 by an :class:`EventBuilder`.
-
-    ``chunking=None`` sends each part's text as one delta; ``chunking=N`` in deltas of at most
-    ``N`` characters. Items of other types (``function_call_output``, ``compaction``, extension
-    items) are emitted whole. Every ``*.done`` carries the stored part or item, and the terminal
-    event carries ``response`` itself, so accumulating the stream gives back ``response``.
-    """
-    if chunking is not None and chunking < 1:
-        raise ValueError(f"chunking must be a positive number of characters, got {chunking!r}")
-    builder = EventBuilder.for_response(response)
-    builder.created()
-    builder.in_progress()
-    for item in response.model_dump(mode="json", exclude_unset=True, by_alias=True).get("output", []):
-        emit_item(builder, item, chunking)
-    emit_terminal(builder, response)
-    return builder.drain()

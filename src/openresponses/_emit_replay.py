@@ -1,8 +1,8 @@
-"""Replaying a stored item through an :class:`~openresponses._emit.EventBuilder`.
+"""Replaying a stored response through an :class:`~openresponses._emit.EventBuilder`.
 
-:func:`~openresponses._emit.emit_response` streams a whole ``Response`` (a cache hit, a scripted
-``json_response``, a middleware that answered a stream with a response). The walk over one item
-lives here so the builder module holds only the event order; it drives the builder's
+:func:`emit_response` streams a whole ``Response`` (a cache hit, a scripted ``json_response``, a
+middleware that answered a stream with a response; ``openresponses._emit`` re-exports it). The
+replay lives here so the builder module holds only the event order; it drives the builder's
 package-internal steps because a replay must reproduce the stored parts exactly (annotations,
 extension parts, item fields the builder would not invent), not rebuild them from deltas.
 """
@@ -17,7 +17,7 @@ from .types import Response, StreamEvent
 if TYPE_CHECKING:
     from ._emit import EventBuilder
 
-__all__ = ["emit_item", "emit_terminal", "pieces"]
+__all__ = ["emit_item", "emit_response", "emit_terminal", "pieces"]
 
 _TERMINALS = {
     "completed": "response.completed",
@@ -113,3 +113,25 @@ def emit_terminal(builder: EventBuilder, response: Response) -> list[StreamEvent
     # Any other status (a stored in_progress background response) replays as completed's event.
     events.append(builder._make(_TERMINALS.get(status, "response.completed"), response=data))
     return events
+
+
+def emit_response(response: Response, *, chunking: int | None = None) -> list[StreamEvent]:
+    """The full spec event sequence that streams ``response`` (cache hits, test servers, a
+    short-circuited stream), numbered from 0 by an :class:`EventBuilder`.
+
+    ``chunking=None`` sends each part's text as one delta; ``chunking=N`` in deltas of at most
+    ``N`` characters. Items of other types (``function_call_output``, ``compaction``, extension
+    items) are emitted whole. Every ``*.done`` carries the stored part or item, and the terminal
+    event carries ``response`` itself, so accumulating the stream gives back ``response``.
+    """
+    if chunking is not None and chunking < 1:
+        raise ValueError(f"chunking must be a positive number of characters, got {chunking!r}")
+    from ._emit import EventBuilder  # here: _emit imports this module (it re-exports emit_response)
+
+    builder = EventBuilder.for_response(response)
+    builder.created()
+    builder.in_progress()
+    for item in response.model_dump(mode="json", exclude_unset=True, by_alias=True).get("output", []):
+        emit_item(builder, item, chunking)
+    emit_terminal(builder, response)
+    return builder.drain()

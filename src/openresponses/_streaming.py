@@ -18,32 +18,30 @@ delivered raises :class:`StreamInterrupted`; one that ends without a terminal ev
 
 :class:`AsyncResponseStream` is what ``client.responses.stream()`` returns: the same events plus
 ``get_final_response()``.
+
+Split by concept, every name still importable from here: this module holds ``EventStream``'s
+state, middleware API and iteration; its receiving side (source pulls, ``limit()``'s one timer) is
+the base class in ``_stream_source``, how it ends (failures, ``on_end``, release) the one in
+``_stream_end``; ``AsyncResponseStream`` is in ``_response_stream``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import logging
-import time
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
 from ._accumulate import DELTA_TYPES, Accumulator
-from ._errors import (
-    APITimeoutError,
-    OpenResponsesError,
-    ProtocolError,
-    ResponseFailedError,
-    StreamError,
-    StreamInterrupted,
-)
+from ._response_stream import AsyncResponseStream
+from ._response_stream import _stamp as _stamp
+from ._stream_end import OnEnd, StreamEnd, _StreamEnding
+from ._stream_source import _RESPONSES as _RESPONSES
+from ._stream_source import _WATCHED as _WATCHED
+from ._stream_source import _watch_fired as _watch_fired
 from .types import Response, StreamEvent
 from .types.events import LIFECYCLE_EVENT_TYPES as _LIFECYCLE
 from .types.events import TERMINAL_EVENT_TYPES as _TERMINAL
@@ -60,40 +58,20 @@ __all__ = [
 
 logger = logging.getLogger("openresponses")
 
-# What _fill looks at: lifecycle events (not content), terminals (the end), errors (a failure).
-_WATCHED = _LIFECYCLE | _TERMINAL | {"error"}
 # Events whose delivery does more than count and notify: failures raise, terminals end the stream.
 _SPECIAL = frozenset({"error", "response.failed"}) | _TERMINAL
 _DELTAS = DELTA_TYPES
-# The events that carry a whole ``response`` (what patch_responses rewrites).
-_RESPONSES = _LIFECYCLE | _TERMINAL
 # The successful ends (what before_terminal hooks wait for).
 _SUCCESS = _TERMINAL - {"response.failed"}
 
 
-@dataclass(frozen=True, slots=True)
-class StreamEnd:
-    """How a stream ended: passed once to every ``on_end`` tap.
-
-    ``error`` is the exception the consumer saw (``None`` on success or early close);
-    ``abandoned`` is true when the consumer closed or dropped the stream before its end;
-    ``response`` is the final response, or the partial one; ``events`` counts delivered events.
-    """
-
-    error: BaseException | None
-    abandoned: bool
-    response: Response | None
-    events: int
-
-
 OnEvent = Callable[[StreamEvent], None]
-OnEnd = Callable[[StreamEnd], None]
 BeforeTerminal = Callable[[StreamEvent, "EventStream"], Awaitable[None]]
 Source = AsyncIterator[Sequence[StreamEvent]]
 R = TypeVar("R")
 
 
-class EventStream:
+class EventStream(_StreamEnding):
     """An async iterator of typed events over a source of event batches.
 
     ``source`` yields lists of events (one list per network chunk, so a sync bridge or a
@@ -105,34 +83,10 @@ class EventStream:
 
     __slots__ = (
         "__weakref__",
-        "_acc",
         "_before_terminal",
-        "_buffer",
-        "_content_seen",
-        "_deadline",
-        "_dropped",
-        "_ended",
-        "_exhausted",
-        "_failing",
-        "_feeds",
-        "_fired",
-        "_first_event",
-        "_idle",
-        "_limited",
         "_on_delta",
-        "_on_end",
         "_on_event",
-        "_patch",
-        "_pending",
-        "_pull_at",
-        "_pull_base",
-        "_pull_task",
-        "_release",
-        "_source",
         "_tapped",
-        "_watch",
-        "_watch_at",
-        "_watch_cb",
         "delivered",
         "provider",
         "request_id",
@@ -502,267 +456,6 @@ class EventStream:
         """Feed the (shared) accumulator from now on: the stream it mirrored has ended."""
         self._feeds = True
 
-    def _fail(self, event: StreamEvent) -> None:
-        """Deliver the failure events to taps, then raise ``ResponseFailedError``."""
-        events = [event]
-        if event.type == "error" and any(e.type == "response.failed" for e in self._buffer):
-            # Hand the taps everything up to the response.failed that closes the failure.
-            while self._buffer:
-                events.append(self._buffer.popleft())
-                if events[-1].type == "response.failed":
-                    break
-        for failed in events:
-            self._notify(failed, failed.type)
-        error_event = events[0]
-        payload = getattr(error_event, "error", None) if error_event.type == "error" else None
-        response = self.snapshot()
-        if payload is None and response is not None and response.error is not None:
-            message = f"{response.error.code}: {response.error.message}"
-        elif payload is not None:
-            message = f"{payload.type}: {payload.message}" + (
-                f" (code {payload.code})" if payload.code else ""
-            )
-        else:
-            message = "the response failed"
-        exc = ResponseFailedError(
-            f"Stream failed: {message}",
-            event=error_event,
-            error=payload,
-            response=response,
-            events_delivered=self.delivered,
-        )
-        exc.provider = self.provider
-        self._finish(exc, abandoned=False)
-        self._pending = None
-        raise exc
-
-    async def _fill(self) -> None:
-        """Receive one batch from the source into the buffer, or record why there is none."""
-        try:
-            if self._limited:
-                batch = await self._next_source_batch()
-            else:
-                batch = await self._source.__anext__()  # no limits: skip a coroutine hop
-        except StopAsyncIteration:
-            self._exhausted = True
-            return
-        except (asyncio.CancelledError, GeneratorExit):
-            raise
-        except BaseException as exc:
-            self._pending = exc
-            self._exhausted = True
-            return
-        if self._take(batch):
-            await self._close_source()  # release the connection now, not at [DONE]
-
-    def _take(self, batch: Sequence[StreamEvent]) -> bool:
-        """Accumulate and buffer a received batch, up to its terminal event; True at the end."""
-        if not self._feeds and self._content_seen and batch:
-            # Mirroring (mirror()): these are the wrapped stream's delivered batches, already fed
-            # to the shared accumulator, where failures never appear and a terminal is last.
-            self._buffer.extend(batch)
-            if batch[-1].type in _TERMINAL:
-                self._exhausted = True
-                return True
-            return False
-        feed = self._acc.feed if self._feeds else None
-        append = self._buffer.append
-        patch = self._patch
-        for event in batch:
-            if patch is not None and event.type in _RESPONSES:
-                event = patch(event)
-            if feed is not None:
-                try:
-                    feed(event)
-                except ProtocolError as exc:
-                    # The accumulator refused the event (a hostile index): deliver the good
-                    # events before it, then raise with the partial response.
-                    self._pending = exc
-                    self._exhausted = True
-                    return True
-            append(event)
-            etype = event.type
-            if etype in _WATCHED:
-                if etype == "error":
-                    self._failing = self._content_seen = True
-                    continue
-                if etype in _TERMINAL:
-                    if etype == "response.failed":
-                        self._failing = True
-                    self._content_seen = True
-                    self._exhausted = True
-                    return True
-            elif not self._content_seen:
-                self._content_seen = True
-        return False
-
-    async def _next_source_batch(self) -> Sequence[StreamEvent]:
-        """One pull from the source under the limits (``limit()``).
-
-        Why not ``asyncio.timeout`` per pull: that schedules and cancels a timer per network
-        chunk (a heap push, a cancelled handle, a context manager: several µs per chunk on a
-        proxy's hot path). Here one timer (``_watch``) stands for the whole stream: a pull only
-        records when it must end (``_pull_at``) and arms the timer if none is due before that.
-        When the timer fires it cancels the pulling task if that pull is overdue, else re-arms
-        itself for the current pull's end (the idle limit moves on with every chunk). A pull that
-        is cancelled this way raises ``APITimeoutError`` naming the limit, as before; a cancel
-        from elsewhere propagates (``cancelling()`` counts, as ``asyncio.timeout`` does).
-        """
-        now = time.monotonic()
-        when = which = None
-        limit = -1.0
-        if self._first_event is not None and not self._content_seen:
-            when, which, limit = now + self._first_event, "first_event", self._first_event
-        if self._idle is not None and (when is None or now + self._idle < when):
-            when, which, limit = now + self._idle, "idle", self._idle
-        if self._deadline is not None and (when is None or self._deadline < when):
-            when, which, limit = self._deadline, "total", -1.0
-        if when is None:
-            return await self._source.__anext__()
-        loop = asyncio.get_running_loop()
-        expiry = loop.time() + (when - now)
-        task = asyncio.current_task()
-        assert task is not None
-        watch = self._watch
-        if watch is None or self._watch_at > expiry:
-            if watch is not None:
-                watch.cancel()
-            if self._watch_cb is None:
-                self._watch_cb = functools.partial(_watch_fired, weakref.ref(self))
-            self._watch = loop.call_at(expiry, self._watch_cb)
-            self._watch_at = expiry
-        self._pull_at = expiry
-        self._pull_base = task.cancelling()
-        self._pull_task = task
-        try:
-            return await self._source.__anext__()
-        except asyncio.CancelledError:
-            if not self._fired:
-                raise
-            self._fired = False
-            if task.uncancel() > self._pull_base:
-                raise  # cancelled from elsewhere too: that cancel wins
-            timed_out = True
-        except TimeoutError as exc:
-            if isinstance(exc, OpenResponsesError):
-                raise
-            timed_out = True  # a plain TimeoutError from the source is reported as this limit
-        finally:
-            self._pull_task = None
-            if self._fired:  # fired as the pull ended some other way: take the cancel back
-                self._fired = False
-                task.uncancel()
-        assert timed_out
-        await self._close_source()
-        raise APITimeoutError(
-            which,  # type: ignore[arg-type]
-            limit if limit >= 0 else None,
-            provider=self.provider,
-        ) from None
-
-    def _on_watch(self) -> None:
-        """The stream's timer fired: cancel an overdue pull, or wait for the current one's end."""
-        self._watch = None
-        task = self._pull_task
-        if task is None:
-            return  # no pull in progress: the next one arms the timer again
-        if self._pull_at > self._watch_at:
-            # Armed for an earlier pull; this one may run until its own end.
-            self._watch = asyncio.get_running_loop().call_at(self._pull_at, self._watch_cb)  # type: ignore[arg-type]
-            self._watch_at = self._pull_at
-            return
-        if not task.done() and not self._fired:
-            self._fired = True
-            task.cancel()
-
-    def _stop_watch(self) -> None:
-        watch = self._watch
-        if watch is not None:
-            self._watch = None
-            watch.cancel()
-
-    def _raise_end(self) -> None:
-        pending = self._pending
-        response = self.snapshot()
-        if pending is None:
-            exc: BaseException = ProtocolError(
-                "The stream ended without a terminal event (response.completed, response.failed "
-                "or response.incomplete).",
-                response=response,
-                events_delivered=self.delivered,
-            )
-        elif isinstance(pending, ProtocolError):
-            pending.response = pending.response or response
-            pending.events_delivered = self.delivered
-            exc = pending
-        elif isinstance(pending, StreamError):
-            exc = pending
-        elif self.delivered and isinstance(pending, Exception):
-            exc = StreamInterrupted(
-                f"The stream was interrupted after {self.delivered} events: {pending}",
-                response=response,
-                events_delivered=self.delivered,
-            )
-            exc.__cause__ = pending
-            exc.provider = getattr(pending, "provider", None) or self.provider
-        else:
-            exc = pending
-        self._pending = None
-        self._finish(exc, abandoned=False)
-        raise exc
-
-    def _finish(self, error: BaseException | None, *, abandoned: bool) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self._buffer.clear()
-        if self._watch is not None:
-            self._stop_watch()
-        if not self._on_end:
-            return
-        end = StreamEnd(error, abandoned, self.snapshot(), self.delivered)
-        for callback in self._on_end:
-            self._call_end(callback, end)
-        self._on_end.clear()
-
-    @staticmethod
-    def _call_end(callback: OnEnd, end: StreamEnd) -> None:
-        try:
-            callback(end)
-        except Exception:
-            logger.exception("stream end tap %r failed", callback)
-
-    async def _close_source(self) -> None:
-        if self._watch is not None:
-            self._stop_watch()  # nothing is pulled from a closed source
-        source = self._source
-        if self._dropped and inspect.isasyncgen(source):
-            # Garbage-collected with its stream (a wrapper's finally got here through an
-            # asyncio finalizer task): asyncio has scheduled this generator's aclose() in a task
-            # of its own. Closing it here too would race that task, which then fails with
-            # "aclose(): asynchronous generator is already running", never retrieved.
-            return
-        close = getattr(source, "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception:
-                logger.debug("closing the stream source failed", exc_info=True)
-        release, self._release = self._release, None
-        if release is not None:
-            try:
-                await release()
-            except Exception:
-                logger.debug("releasing the stream's connection failed", exc_info=True)
-
-
-def _watch_fired(ref: weakref.ref[EventStream]) -> None:
-    # Through a weak reference: a pending timer must not keep a dropped stream (and its spans)
-    # alive until the limit runs out.
-    stream = ref()
-    if stream is not None:
-        stream._on_watch()
-
 
 async def committed(reply: R) -> R:
     """``reply`` once it is committed: a stream is primed to its first content event.
@@ -778,80 +471,3 @@ async def committed(reply: R) -> R:
             await reply.aclose()
             raise
     return reply
-
-
-class AsyncResponseStream:
-    """What ``client.responses.stream()`` and ``create(stream=True)`` return.
-
-    Iterate it for typed events; ``get_final_response()`` reads to the end and returns the
-    assembled ``Response``. Use it as an async context manager so the connection is released
-    even if you stop early::
-
-        async with client.responses.stream(model="m", input="Hi") as stream:
-            async for event in stream:
-                if event.type == "response.output_text.delta":
-                    print(event.delta, end="")
-            final = await stream.get_final_response()
-    """
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: EventStream) -> None:
-        self._stream = stream
-
-    @property
-    def events(self) -> EventStream:
-        """The underlying middleware-level stream."""
-        return self._stream
-
-    @property
-    def provider(self) -> str | None:
-        """The provider serving this stream."""
-        return self._stream.provider
-
-    @property
-    def response(self) -> Response | None:
-        """The response so far (partial until the stream ends)."""
-        return self._stream.snapshot()
-
-    def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        return self._stream
-
-    async def __anext__(self) -> StreamEvent:
-        return await self._stream.__anext__()
-
-    async def until_done(self) -> AsyncResponseStream:
-        """Read the rest of the stream, discarding events."""
-        async for _ in self._stream:
-            pass
-        return self
-
-    async def get_final_response(self) -> Response:
-        """Read to the end; return the final ``Response`` (raises if the stream failed)."""
-        await self.until_done()
-        final = self._stream.accumulator.final
-        if final is None:  # pragma: no cover - the stream raises before this
-            raise ProtocolError("The stream ended without a final response.")
-        response = self._stream.snapshot()
-        assert response is not None
-        return _stamp(response, self._stream.provider)
-
-    async def close(self) -> None:
-        """Release the connection."""
-        await self._stream.aclose()
-
-    async def __aenter__(self) -> AsyncResponseStream:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._stream.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncResponseStream {self._stream!r}>"
-
-
-def _stamp(response: Response, provider: str | None) -> Response:
-    """Record which provider served a response (``response.provider``)."""
-    if provider is not None:
-        response._provider = provider
-    return response
