@@ -3,19 +3,22 @@
 Why: on the proxy's non-streamed path the HTTP client is most of the cost. httpx's client and
 its pure-Python HTTP/1.1 stack (httpcore, h11, anyio) spend about 0.5 ms of CPU on one request
 to a loopback upstream; aiohttp (llhttp, a C parser, and plain asyncio) spends about 0.08 ms.
-Everything above the socket stays as it is: requests and responses are still ``httpx.Request`` /
-``httpx.Response`` (so content decoding, the typed errors, redaction and streaming are the same
-code as with httpx), and aiohttp's failures are raised as the httpx exceptions httpx itself would
-raise for the same event.
+Everything above the socket stays as it is: a stream's response is still an ``httpx.Response``
+(so content decoding, the typed errors, redaction and streaming are the same code as with
+httpx); a non-streamed reply is read whole without httpx's models (:meth:`AiohttpTransport.fetch`,
+the cheaper path); aiohttp's failures are raised as the httpx exceptions httpx itself raises for
+the same event.
 
 Why not ``httpx-aiohttp`` (the same idea, on PyPI): its exception map turns every
 ``ClientConnectionError``, a server disconnecting mid-response included, into ``ConnectTimeout``.
 The retry and failover rules read that distinction (a request that never left may be retried
 blindly; a timeout names its phase), so the mapping below follows httpcore's instead.
 
-What differs from httpx: no write timeout (aiohttp has none; a request body is one buffered
-write), and ``Limits.max_keepalive_connections`` has no aiohttp counterpart (idle connections
-are kept up to ``max_connections`` for ``keepalive_expiry``). Proxies from the environment
+What differs from httpx (docs/client.md, "HTTP backends"): no write timeout (aiohttp has none; a
+request body is one buffered write); a wait for a pooled connection is bounded together with
+the connect (``pool + connect`` seconds) and reported as a connect timeout; and
+``Limits.max_keepalive_connections`` has no aiohttp counterpart (idle connections are kept up
+to ``max_connections`` for ``keepalive_expiry``). Proxies from the environment
 (``HTTPS_PROXY`` ...) are honoured as httpx does (``trust_env``), and TLS uses httpx's own
 certificate store.
 """
@@ -47,11 +50,8 @@ def import_aiohttp() -> Any:
     return aiohttp
 
 
-def _mapped(exc: BaseException, aiohttp: Any, phase: str) -> httpx.HTTPError | None:
-    """The httpx exception for an aiohttp failure (``None``: not a transport failure).
-
-    ``phase`` is ``"send"`` (connecting, writing, waiting for the head) or ``"read"`` (the body).
-    """
+def _mapped(exc: BaseException, aiohttp: Any) -> httpx.HTTPError | None:
+    """The httpx exception httpcore raises for the same failure (``None``: not a transport one)."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message)  # connecting, or waiting for a pooled connection
@@ -168,7 +168,7 @@ class _Body(httpx.AsyncByteStream):
             while chunk := await content.readany():
                 yield chunk
         except Exception as exc:
-            mapped = _mapped(exc, self._aiohttp, "read")
+            mapped = _mapped(exc, self._aiohttp)
             if mapped is None:
                 raise
             raise mapped from exc
@@ -299,7 +299,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy_headers=route.proxy_headers,
             )
         except Exception as exc:
-            mapped = _mapped(exc, self._aiohttp, "send")
+            mapped = _mapped(exc, self._aiohttp)
             if mapped is None:
                 raise
             raise mapped from exc
@@ -359,7 +359,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             body = await response.read()
         except Exception as exc:
             response.close()
-            mapped = _mapped(exc, self._aiohttp, "read")
+            mapped = _mapped(exc, self._aiohttp)
             if mapped is None:
                 raise
             mapped.reading = True  # type: ignore[attr-defined]
