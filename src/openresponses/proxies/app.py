@@ -289,6 +289,7 @@ def create_app_from_settings(settings: ProxySettings) -> Starlette:
 
 
 def create_app_from_env() -> Starlette:
-    """The app factory uvicorn workers import (``openresponses.proxies.app:create_app_from_env``):
-    settings come from ``OPENRESPONSES_PROXY_SETTINGS``, set by ``openresponses proxy``."""
+    """The proxy app built from ``OPENRESPONSES_PROXY_SETTINGS`` (set by ``openresponses proxy``): what
+    each ``--workers`` process serves (through ``openresponses.cli.proxy:worker_app``, which adds
+    the access log), or an app factory for your own ASGI server."""
     return create_app_from_settings(ProxySettings.from_env())

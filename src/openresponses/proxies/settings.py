@@ -2,7 +2,7 @@
 
 The CLI builds one from its flags; ``--workers N`` hands it to each uvicorn worker through one
 environment variable (``OPENRESPONSES_PROXY_SETTINGS``, JSON) because uvicorn starts workers from
-an import string (``openresponses.proxies.app:create_app_from_env``), not from an object. Only
+an import string (``openresponses.cli.proxy:worker_app``), not from an object. Only
 names of environment variables travel there, never a key.
 """
 
