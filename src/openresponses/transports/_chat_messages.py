@@ -16,15 +16,13 @@ provider's opaque blob.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..types.content import (
     InputImageContent,
     InputTextContent,
-    OutputTextContent,
-    RefusalContent,
     SummaryTextContent,
 )
 from ..types.items import (
@@ -39,6 +37,7 @@ from ..types.items import (
     UserMessageItemParam,
 )
 from ._fields import Rejecter
+from ._items import text_parts
 
 __all__ = [
     "PREFIX",
@@ -259,36 +258,23 @@ def _user_content(content: str | Sequence[Any], loc: tuple[str, int]) -> str | l
     return parts
 
 
-def _texts(content: Iterable[Any], loc: tuple[str | int, ...], *, refusal: bool = False) -> list[str]:
-    """The text of ``input_text`` / ``output_text`` parts (and ``refusal`` parts when allowed)."""
-    texts: list[str] = []
-    for index, part in enumerate(content):
-        if isinstance(part, InputTextContent | OutputTextContent):
-            texts.append(part.text)
-        elif refusal and isinstance(part, RefusalContent):
-            texts.append(part.refusal)
-        else:
-            reject(f"content part {getattr(part, 'type', None)!r}", loc=(*loc, "content", index))
-    return texts
-
-
 def _system_content(content: str | Sequence[Any], loc: tuple[str, int]) -> str:
     # Many chat templates (DeepSeek, older vLLM/llama.cpp) accept only a string system message.
-    return content if isinstance(content, str) else "\n".join(_texts(content, loc))
+    return content if isinstance(content, str) else "\n".join(text_parts(content, loc, reject))
 
 
 def _assistant_text(content: str | Sequence[Any], loc: tuple[str, int]) -> str:
     if isinstance(content, str):
         return content
     # A refusal becomes plain text: only OpenAI reads an assistant ``refusal`` field on input.
-    return "".join(_texts(content, loc, refusal=True))
+    return "".join(text_parts(content, loc, reject, refusal=True))
 
 
 def _tool_output(item: FunctionCallOutputItemParam, loc: tuple[str, int]) -> str:
     if isinstance(item.output, str):
         return item.output
     # Tool messages carry text only; an image or file in a tool result cannot be sent.
-    return "\n".join(_texts(item.output, (*loc, "output")))
+    return "\n".join(text_parts(item.output, (*loc, "output"), reject))
 
 
 def _reasoning_text(item: ReasoningItemParam) -> str:

@@ -19,7 +19,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
-from ._fields import reject_server_state, set_fields
+from ._fields import CORE_FIELDS, SERVER_STATE_FIELDS, reject_server_state, set_fields
 
 __all__ = [
     "HARMLESS_FIELDS",
@@ -50,28 +50,7 @@ HARMLESS_FIELDS: frozenset[str] = frozenset(
 )
 
 # Top-level body fields translated below; anything else set on the body is unsupported.
-_TRANSLATED = frozenset(
-    {
-        "model",
-        "input",
-        "instructions",
-        "tools",
-        "tool_choice",
-        "text",
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "reasoning",
-        "stream",
-        "previous_response_id",
-        "background",
-        "top_logprobs",
-        "max_tool_calls",
-    }
-)
+_TRANSLATED = CORE_FIELDS | SERVER_STATE_FIELDS | {"presence_penalty", "frequency_penalty", "stream"}
 _EXTENSIONS = frozenset({"stop", "seed"})
 
 
