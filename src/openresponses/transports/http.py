@@ -203,15 +203,11 @@ class HTTPTransport:
             await self._client.aclose()  # closes the aiohttp backend too (it is the client's transport)
 
     async def __call__(self, request: Request, /) -> Reply:
-        provider = self._target.provider
-        redactor = self._redactor
         if self._fetch is not None and not request.stream:
             return await self._whole(request)
+        provider = self._target.provider
         http_request = self._build(request)  # the dialect rejects what it cannot carry: nothing sent
-        if request.headers:
-            redactor = redactor.with_headers(request.headers)
-            if redactor is not self._redactor:
-                protect_http_logs(redactor)  # a per-call credential header
+        redactor = self._call_redactor(request)
         if self._signing:
             # Last, over the exact bytes and headers sent (SigV4), or a freshly refreshed token.
             signed = await cast(SigningDialect, self._dialect).sign(
@@ -268,10 +264,7 @@ class HTTPTransport:
         provider = self._target.provider
         url, headers, content, timeout = self._parts(request)  # may reject: nothing sent
         headers = {name.lower(): value for name, value in headers.items()}  # as httpx.Headers has them
-        headers.setdefault("accept-encoding", "gzip, deflate")  # what httpx's client sends
-        redactor = self._redactor
-        if request.headers:
-            redactor = redactor.with_headers(request.headers)
+        redactor = self._call_redactor(request)
         if self._signing:
             signed = await cast(SigningDialect, self._dialect).sign("POST", url, dict(headers), content)
             headers.update(signed)
@@ -287,11 +280,17 @@ class HTTPTransport:
         if failure is not None:
             raise failure
         if reply.status >= 300:
-            error = self._dialect.error(
-                reply.status, reply.body, reply.headers, provider=provider, reason=reply.reason
-            )
-            raise redactor.exception(error)
+            raise self._error(reply.status, reply.body, reply.headers, reply.reason, redactor)
         return self._parsed(reply.body, request, reply.headers, redactor)
+
+    def _call_redactor(self, request: Request) -> Redactor:
+        """The transport's redactor, plus this call's own credential-like headers, if any."""
+        if not request.headers:
+            return self._redactor
+        redactor = self._redactor.with_headers(request.headers)
+        if redactor is not self._redactor:
+            protect_http_logs(redactor)  # a per-call credential header
+        return redactor
 
     def _parsed(self, body: bytes, request: Request, headers: Mapping[str, str], redactor: Redactor) -> Reply:
         try:
@@ -331,12 +330,14 @@ class HTTPTransport:
             timeout = self._timeout
         elif not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout)
+        if self._direct is not None:
+            # httpx's client adds it; its transport, called directly, does not.
+            headers.setdefault("accept-encoding", "gzip, deflate")
         return self._base_url + dialect.path(request), headers, content, timeout
 
     def _build(self, request: Request) -> httpx.Request:
         url, headers, content, timeout = self._parts(request)
         if self._direct is not None:
-            headers.setdefault("accept-encoding", "gzip, deflate")  # what httpx's client sends
             return httpx.Request(
                 "POST", url, content=content, headers=headers, extensions={"timeout": timeout.as_dict()}
             )
@@ -344,13 +345,13 @@ class HTTPTransport:
 
     async def _status_error(self, response: httpx.Response, redactor: Redactor) -> APIStatusError:
         body = await read_capped(response)
-        error = self._dialect.error(
-            response.status_code,
-            body,
-            response.headers,
-            provider=self._target.provider,
-            reason=response.reason_phrase,
-        )
+        return self._error(response.status_code, body, response.headers, response.reason_phrase, redactor)
+
+    def _error(
+        self, status: int, body: bytes, headers: Mapping[str, str], reason: str | None, redactor: Redactor
+    ) -> APIStatusError:
+        """The dialect's typed error for a non-2xx reply, redacted."""
+        error = self._dialect.error(status, body, headers, provider=self._target.provider, reason=reason)
         return redactor.exception(error)
 
 
