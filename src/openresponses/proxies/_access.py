@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
-from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string  # uvicorn's own line
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "configure_access_log"]
 
@@ -42,17 +42,6 @@ def configure_access_log(log_level: str) -> None:
     _LOGGER.setLevel(5 if log_level == "trace" else logging.getLevelName(log_level.upper()))
 
 
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else ""
-
-
-def _path(scope: Scope) -> str:
-    path = quote(scope.get("root_path", "") + scope["path"])
-    query = scope.get("query_string", b"")
-    return f"{path}?{query.decode('ascii')}" if query else path
-
-
 class AccessLog:
     """ASGI middleware: one ``uvicorn.access`` line per HTTP request, after its reply is sent."""
 
@@ -73,9 +62,9 @@ class AccessLog:
             code: Any = status[0] if status else 500
             _LOGGER.info(
                 '%s - "%s %s HTTP/%s" %d',
-                _client(scope),
+                get_client_addr(scope),  # type: ignore[arg-type]
                 scope["method"],
-                _path(scope),
+                get_path_with_query_string(scope),  # type: ignore[arg-type]
                 scope["http_version"],
                 code,
             )
