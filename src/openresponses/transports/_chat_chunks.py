@@ -47,6 +47,8 @@ __all__ = [
     "ChatStreamOptions",
     "ReasoningField",
     "chat_usage",
+    "chunk_origin",
+    "chunk_usage",
     "first_choice",
 ]
 
@@ -151,6 +153,21 @@ def chat_usage(raw: Any) -> dict[str, Any] | None:
     }
 
 
+def chunk_usage(chunk: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A chunk's (or whole body's) usage: its ``usage``, else Groq's ``x_groq.usage``."""
+    return chat_usage(chunk.get("usage")) or chat_usage(_get(chunk.get("x_groq"), "usage"))
+
+
+def chunk_origin(chunk: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """The upstream's ``model`` and ``created`` of a chunk (or whole body), when well-formed."""
+    model = chunk.get("model")
+    created = chunk.get("created")
+    return (
+        model if isinstance(model, str) and model else None,
+        created if isinstance(created, int) and not isinstance(created, bool) else None,
+    )
+
+
 class ChatChunkTranslator:
     """One chat completion's chunks in, Open Responses events out (all numbered by the translator).
 
@@ -190,13 +207,8 @@ class ChatChunkTranslator:
 
     def _translator(self, chunk: Mapping[str, Any]) -> StreamTranslator:
         if self._out is None:
-            model = chunk.get("model")
-            created = chunk.get("created")
-            self._out = StreamTranslator(
-                self._body,
-                model=model if isinstance(model, str) and model else None,
-                created_at=created if isinstance(created, int) and not isinstance(created, bool) else None,
-            )
+            model, created = chunk_origin(chunk)
+            self._out = StreamTranslator(self._body, model=model, created_at=created)
         return self._out
 
     # -- chunks ---------------------------------------------------------------------------------
@@ -210,7 +222,7 @@ class ChatChunkTranslator:
         error = chunk.get("error")
         if error:  # before anything else: an error chunk may also carry choices (OpenRouter)
             return events + self._fail(normalize_error(error))
-        usage = chat_usage(chunk.get("usage")) or chat_usage(_get(chunk.get("x_groq"), "usage"))
+        usage = chunk_usage(chunk)
         if usage is not None:
             self._usage = usage  # cumulative when sent on every chunk: the last one wins
         choice = first_choice(chunk.get("choices"))

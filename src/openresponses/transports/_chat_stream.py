@@ -23,6 +23,8 @@ from ._chat_chunks import (
     ChatStreamOptions,
     ReasoningField,
     chat_usage,
+    chunk_origin,
+    chunk_usage,
     first_choice,
 )
 from ._chat_think import THINK_TAGS
@@ -208,16 +210,8 @@ def plain_completion(
     finish = choice.get("finish_reason")
     if finish and (type(finish) is not str or finish not in STOP_FINISHES):
         return None
-    model = parsed.get("model")
-    created = parsed.get("created")
-    usage = chat_usage(parsed.get("usage"))
-    if usage is None and isinstance(parsed.get("x_groq"), Mapping):
-        usage = chat_usage(parsed["x_groq"].get("usage"))
-    skeleton = response_skeleton(
-        body,
-        model=model if type(model) is str and model else None,
-        created_at=created if type(created) is int else None,
-    )
+    model, created = chunk_origin(parsed)
+    skeleton = response_skeleton(body, model=model, created_at=created)
     item = {
         "type": "message",
         "id": new_id("msg"),
@@ -226,6 +220,10 @@ def plain_completion(
         "content": [{"type": "output_text", "text": content, "annotations": []}],
     }
     data = dict(
-        skeleton, status="completed", output=[item], usage=full_usage(usage), completed_at=int(time.time())
+        skeleton,
+        status="completed",
+        output=[item],
+        usage=full_usage(chunk_usage(parsed)),
+        completed_at=int(time.time()),
     )
     return Response.model_validate(data)
