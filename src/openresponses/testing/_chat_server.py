@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hmac
-import threading
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._chat_builders import chat_text
 from ._chat_scenario import ChatScenario
-from ._loopback import Connection, LoopbackServer
+from ._loopback import Connection
 from ._transport import RecordedRequest
+from ._vendor_server import VendorServer
 
 __all__ = ["ChatCompletionsServer"]
 
 
-class ChatCompletionsServer(LoopbackServer):
+class ChatCompletionsServer(VendorServer[ChatScenario]):
     """A loopback Chat Completions upstream: ``POST {prefix}/chat/completions``, ``GET {prefix}/models``.
 
     Each chat request plays the next queued scenario (then ``default``, ``chat_text("Hello")``):
@@ -35,6 +34,8 @@ class ChatCompletionsServer(LoopbackServer):
     """
 
     _thread_name = "chat-completions-server"
+    _scenario = ChatScenario
+    _scenario_hint = "a ChatScenario (build one with chat_text(...))"
 
     def __init__(
         self,
@@ -49,32 +50,17 @@ class ChatCompletionsServer(LoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(prefix=prefix, host=host, port=port)
-        self._queue: deque[ChatScenario] = deque()
-        self._lock = threading.Lock()
-        self.default = default if default is not None else chat_text("Hello")
-        _check_scenario(self.default)
         self.api_key = api_key
         self.models = tuple(models)
         self.reject_unknown_models = reject_unknown_models
         self.strict_stream_options = strict_stream_options
-        self.push(*scenarios)
-
-    def push(self, *scenarios: ChatScenario) -> None:
-        """Queue scenarios, consumed one per chat request in order (then ``default`` serves)."""
-        for scenario in scenarios:
-            _check_scenario(scenario)
-        with self._lock:
-            self._queue.extend(scenarios)
-
-    @property
-    def pending(self) -> int:
-        """Scenarios queued and not yet consumed."""
-        return len(self._queue)
-
-    def _next(self) -> ChatScenario:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
+        super().__init__(
+            scenarios,
+            default=default if default is not None else chat_text("Hello"),
+            prefix=prefix,
+            host=host,
+            port=port,
+        )
 
     async def _respond(self, request: RecordedRequest, connection: Connection) -> bool:
         chat, models = self.prefix + "/chat/completions", self.prefix + "/models"
@@ -177,8 +163,3 @@ def _openai_error(message: str, *, param: str | None = None, code: str | None = 
 
 def _model(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": 1700000000, "owned_by": "fake-upstream"}
-
-
-def _check_scenario(scenario: Any) -> None:
-    if not isinstance(scenario, ChatScenario):
-        raise TypeError(f"expected a ChatScenario (build one with chat_text(...)), got {scenario!r}")

@@ -1,4 +1,4 @@
-"""``VendorServer``: what the fake vendor upstreams (Anthropic, Gemini, Bedrock) share.
+"""``VendorServer``: what the fake upstreams (Chat Completions, Anthropic, Gemini, Bedrock) share.
 
 Each plays one scenario type, queued per request with a ``default`` when the queue is empty;
 the HTTP machinery is :class:`~openresponses.testing._loopback.LoopbackServer`. A subclass says
