@@ -36,6 +36,7 @@ __all__ = [
     "ReasoningField",
     "chat_completion_to_response",
     "chat_usage",
+    "completion_json",
     "plain_completion",
     "translate_completion",
 ]
@@ -121,21 +122,31 @@ def chat_completion_to_response(
     return translate_completion(data, body, options=options)[0]
 
 
+def completion_json(raw: bytes) -> Any:
+    """A whole body's JSON (any value); ``ProtocolError`` (with the bytes) if it is not JSON."""
+    try:
+        return json.loads(raw.strip() or b"null")
+    except ValueError as exc:
+        raise ProtocolError(f"Invalid chat completion body: {exc}", data=raw) from None
+
+
 def translate_completion(
     data: bytes | Mapping[str, Any],
     body: CreateResponseBody | None = None,
     *,
     options: ChatStreamOptions | None = None,
+    raw: bytes | None = None,
 ) -> tuple[Response, list[StreamEvent]]:
-    """:func:`chat_completion_to_response` plus the events the body amounts to (as if streamed)."""
-    raw = bytes(data) if isinstance(data, bytes | bytearray) else b""
+    """:func:`chat_completion_to_response` plus the events the body amounts to (as if streamed).
+
+    ``data`` may be the parsed body (:func:`completion_json`), ``raw`` then its bytes for errors.
+    """
     if isinstance(data, bytes | bytearray):
-        try:
-            parsed = json.loads(raw.strip() or b"null")
-        except ValueError as exc:
-            raise ProtocolError(f"Invalid chat completion body: {exc}", data=raw) from None
+        raw = bytes(data)
+        parsed = completion_json(raw)
     else:
         parsed = data
+    raw = raw or b""
     if not isinstance(parsed, Mapping):
         raise ProtocolError("The chat completion body is not a JSON object", data=raw)
     chunk = dict(parsed)
@@ -172,7 +183,7 @@ _NOT_PLAIN = ("reasoning_details", "reasoning", "reasoning_content", "refusal", 
 
 
 def plain_completion(
-    data: bytes | Mapping[str, Any],
+    data: Any,
     body: CreateResponseBody | None = None,
     *,
     options: ChatStreamOptions | None = None,
@@ -180,7 +191,8 @@ def plain_completion(
     """The commonest whole body, one text answer that ended normally, as the same ``Response`` the
     machine gives (:func:`translate_completion`), without its nine events; ``None`` for anything
     else (reasoning, tool calls, a refusal, ``<think>`` tags, a cut or failed reply, ...), which
-    must go through the machine.
+    must go through the machine. ``data`` is the body's bytes or its parsed JSON
+    (:func:`completion_json`).
 
     Why: on the proxy's non-streamed path the machine was about a tenth of the CPU of a request,
     most of it building and validating events nobody reads. ``tests/transports/test_chat_plain.py``
@@ -192,7 +204,7 @@ def plain_completion(
         except ValueError:
             return None  # the machine names the problem
     else:
-        parsed = data
+        parsed = data  # already parsed (completion_json): any JSON value
     if type(parsed) is not dict or parsed.get("error"):
         return None
     choice = first_choice(parsed.get("choices"))

@@ -32,6 +32,7 @@ from ._chat_stream import (
     ChatStreamDecoder,
     ChatStreamOptions,
     ReasoningField,
+    completion_json,
     plain_completion,
     translate_completion,
 )
@@ -186,10 +187,11 @@ class ChatCompletionsDialect:
         a failed response as a success, so Retry and Failover see it.
         """
         create = request.body if isinstance(request.body, CreateResponseBody) else None
-        plain = plain_completion(body, create, options=self.stream_options)
+        parsed = completion_json(body)  # once, for the fast path and the machine
+        plain = plain_completion(parsed, create, options=self.stream_options)
         if plain is not None:
             return translated_reply(plain, (), provider)
-        response, events = translate_completion(body, create, options=self.stream_options)
+        response, events = translate_completion(parsed, create, options=self.stream_options, raw=body)
         return translated_reply(response, events, provider)
 
     def error(
