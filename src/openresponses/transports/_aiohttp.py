@@ -91,6 +91,10 @@ def _reset(exc: BaseException) -> bool:
     return "ConnectionResetError(" in str(exc)
 
 
+#: Entries kept by each of the transport's small caches (timeouts, routes).
+_CACHED = 64
+
+
 class _Route(NamedTuple):
     url: str
     basic: str | None
@@ -239,7 +243,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 sock_connect=connect,
                 sock_read=read,
             )
-            self._timeouts[key] = value
+            if len(self._timeouts) < _CACHED:  # per-call timeouts may all differ: a bounded cache
+                self._timeouts[key] = value
         return value
 
     def _route(self, url: str) -> _Route:
@@ -267,7 +272,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 if auth is not None:  # as a header: aiohttp 3.14 deprecates proxy_auth=
                     proxy_headers = {"Proxy-Authorization": auth.encode()}
         route = _Route(target, basic, proxy, proxy_headers)
-        if len(self._routes) < 64:  # a path can name the model (Gemini): a bounded cache
+        if len(self._routes) < _CACHED:  # a path can name the model (Gemini): a bounded cache
             self._routes[url] = route
         return route
 
