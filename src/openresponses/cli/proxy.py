@@ -287,11 +287,12 @@ def worker_app() -> Any:
     """The app each ``--workers`` process serves: the proxy built from its settings, with the
     access log written after each reply (see ``run_proxy``)."""
     from ..proxies._access import AccessLog, configure_access_log
-    from ..proxies.app import create_app_from_env
+    from ..proxies.app import create_app_from_settings
     from ..proxies.settings import ProxySettings
 
-    configure_access_log(ProxySettings.from_env().log_level)
-    return AccessLog(create_app_from_env())
+    settings = ProxySettings.from_env()  # what create_app_from_env reads, read once here
+    configure_access_log(settings.log_level)
+    return AccessLog(create_app_from_settings(settings))
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
