@@ -18,12 +18,11 @@ retry, so a dead Redis fails a call in about ``2 * timeout`` (a miss, for ``Sema
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from typing import Any
 
-from ..store.redis import connect_redis, import_redis, redact_url
-from ._base import CacheEntry, CacheError, Clock, Match, Vector, validate_bounds, vector_bytes, wall_time
+from ..store.redis import RedisConnection
+from ._base import CacheEntry, CacheError, Clock, Match, Vector, validate_bounds, vector_bytes
 from ._index import stack_bytes, top_matches
 
 __all__ = ["RedisStore"]
@@ -35,7 +34,7 @@ def _ns(namespace: str) -> str:
     return hashlib.sha256(namespace.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-class RedisStore:
+class RedisStore(RedisConnection):
     """A :class:`~openresponses.cache.CacheStore` in Redis: one cache for a fleet.
 
     ``url`` is a redis-py URL (``redis://[:password@]host:port/db``, ``rediss://`` for TLS), or
@@ -46,7 +45,11 @@ class RedisStore:
         cache = SemanticCache(RedisStore("redis://redis.internal:6379/0"), ttl=86_400)
     """
 
-    __slots__ = ("_client", "_clock", "_owned", "_url", "max_entries", "prefix", "timeout")
+    __slots__ = ("max_entries", "prefix")
+
+    _error = CacheError
+    _label = "Redis cache"
+    _extra = _EXTRA
 
     def __init__(
         self,
@@ -59,23 +62,9 @@ class RedisStore:
         clock: Clock | None = None,
     ) -> None:
         validate_bounds("RedisStore", None, max_entries)
-        if (url is None) == (client is None):
-            raise ValueError("RedisStore: pass exactly one of url and client")
-        if not timeout > 0:
-            raise ValueError(f"RedisStore: timeout must be > 0 seconds, not {timeout!r}")
-        import_redis(_EXTRA)
         self.prefix = prefix
         self.max_entries = max_entries
-        self.timeout = timeout
-        self._url = url
-        self._owned = client is None
-        self._clock: Clock = clock or wall_time
-        self._client: Any = client if client is not None else self._connect()
-
-    @property
-    def url(self) -> str | None:
-        """The server URL with any password masked (``None`` when built from a client)."""
-        return None if self._url is None else redact_url(self._url)
+        super().__init__(url, client, timeout, clock)
 
     def __repr__(self) -> str:
         where = self.url if self._url is not None else "client"
@@ -205,21 +194,6 @@ class RedisStore:
             await self._command("clear", client.zrem(self._lru, *members))
         return count
 
-    async def aclose(self) -> None:
-        """Close the connection pool this store opened (never a ``client=`` you passed)."""
-        if not self._owned or self._client is None:
-            return
-        client, self._client = self._client, None
-        close = getattr(client, "aclose", None) or client.close
-        with contextlib.suppress(Exception):
-            await close()
-
-    async def __aenter__(self) -> RedisStore:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     # -- internals --------------------------------------------------------------------------------
 
     @property
@@ -268,28 +242,4 @@ class RedisStore:
         except ValueError as exc:
             raise CacheError(
                 f"Redis cache {self._where()}: a corrupt entry: {exc}", store="redis", operation=operation
-            ) from exc
-
-    def _connect(self) -> Any:
-        assert self._url is not None
-        return connect_redis(self._url, self.timeout, message=_EXTRA)
-
-    def _ensure(self) -> Any:
-        if self._client is None:
-            self._client = self._connect()
-        return self._client
-
-    def _where(self) -> str:
-        return repr(self.url) if self._url is not None else "(client)"
-
-    async def _command(self, operation: str, awaitable: Any) -> Any:
-        from redis.exceptions import RedisError
-
-        try:
-            return await awaitable
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheError(
-                f"Redis cache {self._where()} failed on {operation}: {type(exc).__name__}: {exc}",
-                store="redis",
-                operation=operation,
             ) from exc

@@ -11,12 +11,14 @@ the server closed), so a dead Redis fails a call in about ``2 * timeout`` with a
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from .._errors import OpenResponsesError
 from ._base import Clock, StoredResponse, StoreError, validate_bounds, wall_time
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisConnection", "RedisStore"]
 
 _EXTRA = "RedisStore needs the redis package: pip install 'openresponses-python[store]'"
 
@@ -60,7 +62,80 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-class RedisStore:
+class RedisConnection:
+    """The connection half of a Redis-backed store, shared by this module's ``RedisStore`` and the
+    cache's: ``url`` or ``client=`` (exactly one), the ``timeout`` for connecting and each
+    command, the clock, closing only a pool it opened, and one typed error per failed command.
+
+    A subclass names its error type, its label in messages and the missing-extra message.
+    """
+
+    __slots__ = ("_client", "_clock", "_owned", "_url", "timeout")
+
+    #: Builds the error of a failed command: ``(message, store=, operation=)``.
+    _error: ClassVar[Callable[..., OpenResponsesError]] = StoreError
+    _label: ClassVar[str] = "Redis store"
+    _extra: ClassVar[str] = _EXTRA
+
+    def __init__(self, url: str | None, client: Any, timeout: float, clock: Clock | None) -> None:
+        if (url is None) == (client is None):
+            raise ValueError("RedisStore: pass exactly one of url and client")
+        if not timeout > 0:
+            raise ValueError(f"RedisStore: timeout must be > 0 seconds, not {timeout!r}")
+        import_redis(self._extra)  # fail now, with the extra's name, rather than on the first call
+        self.timeout = timeout
+        self._url = url
+        self._owned = client is None
+        self._clock: Clock = clock or wall_time
+        self._client: Any = client if client is not None else self._connect()
+
+    @property
+    def url(self) -> str | None:
+        """The server URL with any password masked (``None`` when built from a client)."""
+        return None if self._url is None else redact_url(self._url)
+
+    async def aclose(self) -> None:
+        """Close the connection pool this store opened (never a ``client=`` you passed)."""
+        if not self._owned or self._client is None:
+            return
+        client, self._client = self._client, None
+        close = getattr(client, "aclose", None) or client.close
+        with contextlib.suppress(Exception):  # a pool whose server is gone: nothing left to release
+            await close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _connect(self) -> Any:
+        assert self._url is not None
+        return connect_redis(self._url, self.timeout, message=self._extra)
+
+    def _ensure(self) -> Any:
+        if self._client is None:  # reopened after aclose
+            self._client = self._connect()
+        return self._client
+
+    def _where(self) -> str:
+        return repr(self.url) if self._url is not None else "(client)"
+
+    async def _command(self, operation: str, awaitable: Any) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return await awaitable
+        except (TimeoutError, RedisError, OSError) as exc:
+            # redis-py messages name host and port, never the password; the URL is redacted.
+            raise self._error(
+                f"{self._label} {self._where()} failed on {operation}: {type(exc).__name__}: {exc}",
+                store="redis",
+                operation=operation,
+            ) from exc
+
+
+class RedisStore(RedisConnection):
     """A :class:`~openresponses.store.ResponseStore` in Redis: ``previous_response_id`` across a fleet.
 
     ``url`` is a redis-py URL (``redis://[:password@]host:port/db``, ``rediss://`` for TLS);
@@ -73,7 +148,7 @@ class RedisStore:
         app_middleware = [Stateful(store)]
     """
 
-    __slots__ = ("_client", "_clock", "_owned", "_url", "prefix", "timeout", "ttl")
+    __slots__ = ("prefix", "ttl")
 
     def __init__(
         self,
@@ -86,23 +161,9 @@ class RedisStore:
         clock: Clock | None = None,
     ) -> None:
         validate_bounds("RedisStore", ttl, None)
-        if (url is None) == (client is None):
-            raise ValueError("RedisStore: pass exactly one of url and client")
-        if not timeout > 0:
-            raise ValueError(f"RedisStore: timeout must be > 0 seconds, not {timeout!r}")
-        import_redis()  # fail now, with the extra's name, rather than on the first call
         self.prefix = prefix
         self.ttl = ttl
-        self.timeout = timeout
-        self._url = url
-        self._owned = client is None
-        self._clock: Clock = clock or wall_time
-        self._client: Any = client if client is not None else self._connect()
-
-    @property
-    def url(self) -> str | None:
-        """The server URL with any password masked (``None`` when built from a client)."""
-        return None if self._url is None else redact_url(self._url)
+        super().__init__(url, client, timeout, clock)
 
     # -- the protocol -----------------------------------------------------------------------------
 
@@ -132,48 +193,6 @@ class RedisStore:
         removed = await self._command("delete", self._ensure().delete(self.prefix + response_id))
         return bool(removed)
 
-    async def aclose(self) -> None:
-        """Close the connection pool this store opened (never a ``client=`` you passed)."""
-        if not self._owned or self._client is None:
-            return
-        client, self._client = self._client, None
-        close = getattr(client, "aclose", None) or client.close
-        with contextlib.suppress(Exception):  # a pool whose server is gone: nothing left to release
-            await close()
-
-    async def __aenter__(self) -> RedisStore:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     def __repr__(self) -> str:
         where = self.url if self._url is not None else "client"
         return f"RedisStore({where!r}, prefix={self.prefix!r}, ttl={self.ttl})"
-
-    # -- internals --------------------------------------------------------------------------------
-
-    def _connect(self) -> Any:
-        assert self._url is not None
-        return connect_redis(self._url, self.timeout)
-
-    def _ensure(self) -> Any:
-        if self._client is None:  # reopened after aclose
-            self._client = self._connect()
-        return self._client
-
-    def _where(self) -> str:
-        return repr(self.url) if self._url is not None else "(client)"
-
-    async def _command(self, operation: str, awaitable: Any) -> Any:
-        from redis.exceptions import RedisError
-
-        try:
-            return await awaitable
-        except (TimeoutError, RedisError, OSError) as exc:
-            # redis-py messages name host and port, never the password; the URL is redacted.
-            raise StoreError(
-                f"Redis store {self._where()} failed on {operation}: {type(exc).__name__}: {exc}",
-                store="redis",
-                operation=operation,
-            ) from exc
