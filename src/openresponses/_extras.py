@@ -19,6 +19,7 @@ EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
     "resilience": ("pybreaker", "redis"),
     "proxy": ("starlette", "uvicorn"),
     "aiohttp": ("aiohttp", "yarl", "multidict"),
+    "httptools": ("httptools",),
     "store": ("redis",),
     "cache": ("redis",),
     "check": ("jsonschema",),

@@ -124,9 +124,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     limits.add_argument(
         "--http-backend",
-        choices=["auto", "aiohttp", "httpx"],
+        choices=["auto", "httptools", "aiohttp", "httpx"],
         default="auto",
-        help="HTTP client for upstream calls (default auto: aiohttp when installed, else httpx)",
+        help="HTTP client for upstream calls (auto: httptools if installed, else aiohttp, else httpx)",
     )
 
 

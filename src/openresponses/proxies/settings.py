@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_MAX_BODY", "ENV_SETTINGS", "ProxySettings", "StoreSpec", "pa
 ENV_SETTINGS = "OPENRESPONSES_PROXY_SETTINGS"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _APIS = ("responses", "chat-completions")
-_HTTP_BACKENDS = ("auto", "aiohttp", "httpx")
+_HTTP_BACKENDS = ("auto", "httptools", "aiohttp", "httpx")
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -203,11 +203,12 @@ class ProxySettings:
                 f"expected one of {', '.join(_HTTP_BACKENDS)}, got {self.http_backend!r}",
                 key="--http-backend",
             )
-        if self.http_backend == "aiohttp":
+        if self.http_backend in ("aiohttp", "httptools"):
             from ..transports._aiohttp import import_aiohttp
+            from ..transports._httptools import import_httptools
 
             try:
-                import_aiohttp()
+                (import_aiohttp if self.http_backend == "aiohttp" else import_httptools)()
             except ImportError as exc:
                 raise ConfigError(str(exc), key="--http-backend") from None
         if self.workers < 1:
@@ -243,9 +244,12 @@ class ProxySettings:
     # -- hand-over to worker processes ----------------------------------------------------------
 
     def resolved_http_backend(self) -> HTTPBackend:
-        """``http_backend`` with ``auto`` resolved: aiohttp when it can be imported, else httpx."""
+        """``http_backend`` with ``auto`` resolved: httptools when it can be imported (the
+        ``proxy`` extra installs it), else aiohttp, else httpx."""
         if self.http_backend != "auto":
             return cast("HTTPBackend", self.http_backend)
+        if importlib.util.find_spec("httptools") is not None:
+            return "httptools"
         return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
 
     def to_env(self) -> dict[str, str]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -36,6 +35,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from .._extras import requires
+from ._http_io import WholeReply, decoded_body
 
 if TYPE_CHECKING:
     import aiohttp
@@ -100,35 +100,6 @@ class _Route(NamedTuple):
     basic: str | None
     proxy: Any
     proxy_headers: dict[str, str] | None
-
-
-class WholeReply(NamedTuple):
-    """A reply read whole (:meth:`AiohttpTransport.fetch`): status, reason, headers, body."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]  # case-insensitive
-    body: bytes
-
-
-def _decoded(body: bytes, encoding: str | None, limit: int | None = None) -> bytes:
-    """``body`` without its ``Content-Encoding`` (only gzip and deflate are asked for), at most
-    ``limit`` decoded bytes (an error body: a small compressed body can inflate a thousandfold)."""
-    encoding = (encoding or "").strip().lower()
-    if encoding in ("", "identity") or not body:
-        return body if limit is None else body[:limit]
-    cap = 0 if limit is None else limit
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, cap)
-        if encoding == "deflate":
-            try:
-                return zlib.decompressobj().decompress(body, cap)
-            except zlib.error:  # raw deflate, as some servers send it (httpx accepts both too)
-                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, cap)
-    except zlib.error as exc:
-        raise httpx.DecodingError(f"cannot decode a {encoding} body: {exc}") from None
-    return body if limit is None else body[:limit]  # an encoding we did not ask for: as it came
 
 
 def _joined(headers: Any) -> dict[str, str]:
@@ -356,7 +327,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 _finish(response)
             encoding = response.headers.get("content-encoding")
             try:
-                body = _decoded(raw, encoding, error_limit)
+                body = decoded_body(raw, encoding, error_limit)
             except httpx.DecodingError:
                 body = b""  # undecodable: as httpx's path, which gets no bytes out of it
             return WholeReply(response.status, response.reason or "", _joined(response.headers), body)
@@ -377,7 +348,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response.status,
             response.reason or "",
             response.headers,
-            _decoded(body, response.headers.get("content-encoding")),
+            decoded_body(body, response.headers.get("content-encoding")),
         )
 
     async def aclose(self) -> None:

@@ -8,8 +8,9 @@ message and its cause chain.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -22,6 +23,8 @@ from ._h11_body import buffered_body
 __all__ = [
     "MAX_ERROR_BODY",
     "RedactingDecoder",
+    "WholeReply",
+    "decoded_body",
     "body_chunks",
     "connection_error",
     "read_capped",
@@ -157,3 +160,32 @@ def stream_batches(
         return None
 
     return event_batches(body_chunks(response), decoder, map_error=map_error, on_close=response.aclose)
+
+
+class WholeReply(NamedTuple):
+    """A reply read whole (a backend's ``fetch``: aiohttp, httptools): status, reason, headers, body."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]  # looked up by lower-case names
+    body: bytes
+
+
+def decoded_body(body: bytes, encoding: str | None, limit: int | None = None) -> bytes:
+    """``body`` without its ``Content-Encoding`` (only gzip and deflate are asked for), at most
+    ``limit`` decoded bytes (an error body: a small compressed body can inflate a thousandfold)."""
+    encoding = (encoding or "").strip().lower()
+    if encoding in ("", "identity") or not body:
+        return body if limit is None else body[:limit]
+    cap = 0 if limit is None else limit
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, cap)
+        if encoding == "deflate":
+            try:
+                return zlib.decompressobj().decompress(body, cap)
+            except zlib.error:  # raw deflate, as some servers send it (httpx accepts both too)
+                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, cap)
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"cannot decode a {encoding} body: {exc}") from None
+    return body if limit is None else body[:limit]  # an encoding we did not ask for: as it came

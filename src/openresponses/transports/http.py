@@ -25,10 +25,12 @@ from .._errors import (
     ConfigError,
     OpenResponsesError,
     ProtocolError,
+    RequestValidationError,
 )
 from .._pipeline import Reply, Request, Target
 from .._redact import Redactor, display_url, url_basic_token, url_password
 from .._streaming import EventStream
+from .._validate import check_headers
 from .._version import __version__
 from ..types import Response
 from ._dialect import (
@@ -42,7 +44,7 @@ from ._dialect import (
 from ._http_io import MAX_ERROR_BODY, RedactingDecoder, connection_error, read_capped, stream_batches
 
 if TYPE_CHECKING:
-    from ._aiohttp import WholeReply
+    from ._http_io import WholeReply
 from ._logs import protect_http_logs
 from ._reply import MAX_RETRY_AFTER, parse_retry_after
 from ._url import check_url
@@ -57,9 +59,10 @@ __all__ = [
     "parse_retry_after",
 ]
 
-HTTPBackend = Literal["httpx", "aiohttp"]
-#: The HTTP client libraries a transport can send through (``http_backend=``).
-HTTP_BACKENDS: tuple[HTTPBackend, ...] = ("httpx", "aiohttp")
+HTTPBackend = Literal["httpx", "aiohttp", "httptools"]
+#: The HTTP clients a transport can send through (``http_backend=``): httpx's own pool, aiohttp,
+#: or this library's HTTP/1.1 connections over httptools (llhttp), the leanest.
+HTTP_BACKENDS: tuple[HTTPBackend, ...] = ("httpx", "aiohttp", "httptools")
 
 #: Connect quickly, but let a long stream run: ``read`` bounds the gap between two chunks.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=30.0)
@@ -115,10 +118,12 @@ class HTTPTransport:
         )
         self._target = Target(provider=provider, base_url=display_url(self._base_url), system=vendor)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._headers = {
-            "user-agent": f"openresponses-python/{__version__}",
-            **(dict(headers) if headers else {}),
-        }
+        try:
+            own = check_headers(headers, "headers")  # a CR or LF would start a header of its own
+        except RequestValidationError as exc:
+            where, message = exc.errors[0]["loc"][0], exc.errors[0]["msg"]
+            raise ConfigError(message, key=where) from None
+        self._headers = {"user-agent": f"openresponses-python/{__version__}", **own}
         if limits is not None and http_client is not None:
             raise ConfigError(
                 "limits= sizes the pool the transport creates; with http_client= set the limits on "
@@ -147,9 +152,9 @@ class HTTPTransport:
             )
         self._owns_client = http_client is None
         self._http_backend: HTTPBackend = http_backend
-        # The aiohttp backend is called as an httpx transport directly: httpx's client layer
-        # (auth flows, redirects, cookies, event hooks) is nothing this transport uses, and it is
-        # a third of httpx's cost per request.
+        # The aiohttp and httptools backends are called as httpx transports directly: httpx's
+        # client layer (auth flows, redirects, cookies, event hooks) is nothing this transport
+        # uses, and it is a third of httpx's cost per request.
         self._direct: httpx.AsyncBaseTransport | None = None
         self._fetch: Callable[..., Awaitable[WholeReply]] | None = None
         if http_backend == "aiohttp":
@@ -157,6 +162,11 @@ class HTTPTransport:
 
             backend = AiohttpTransport(limits=DEFAULT_LIMITS if limits is None else limits)
             self._direct, self._fetch = backend, backend.fetch
+        elif http_backend == "httptools":
+            from ._httptools import HttptoolsTransport
+
+            lean = HttptoolsTransport(limits=DEFAULT_LIMITS if limits is None else limits)
+            self._direct, self._fetch = lean, lean.fetch
         self._client = http_client or httpx.AsyncClient(
             timeout=self._timeout,
             limits=DEFAULT_LIMITS if limits is None else limits,
@@ -187,7 +197,7 @@ class HTTPTransport:
 
     @property
     def http_backend(self) -> HTTPBackend:
-        """The HTTP client library this transport sends through (``"httpx"`` or ``"aiohttp"``)."""
+        """The HTTP client this transport sends through (``"httpx"``, ``"aiohttp"`` or ``"httptools"``)."""
         return self._http_backend
 
     def __repr__(self) -> str:

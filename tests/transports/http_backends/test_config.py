@@ -1,8 +1,8 @@
 """Choosing the backend: ``HTTPTransport``/``Provider(http_backend=...)``, the TOML key, the proxy flag.
 
-A bad value is a ``ConfigError`` naming ``http_backend`` before anything is sent; aiohttp missing
-is one line naming the ``aiohttp`` extra (hidden here with ``sys.modules["aiohttp"] = None``,
-which makes ``import aiohttp`` fail as on a machine without it).
+A bad value is a ``ConfigError`` naming ``http_backend`` before anything is sent; aiohttp or
+httptools missing is one line naming its extra (hidden here with ``sys.modules[name] = None``,
+which makes the import fail as on a machine without it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ def without_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def without_httptools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httptools", None)
+
+
+#: The optional backends: each is its own extra, named after its package.
+OPTIONAL = ["aiohttp", "httptools"]
+
+
+@pytest.fixture
 def quiet_cli_logging() -> Iterator[None]:
     """``main(["proxy", ...])`` sets the httpx logger's level: put it back."""
     httpx_logger, root = logging.getLogger("httpx"), logging.getLogger()
@@ -54,14 +63,17 @@ def proxy_args(*flags: str) -> argparse.Namespace:
 # -- the transport and the provider ---------------------------------------------------------------------
 
 
-def test_the_backends_are_httpx_and_aiohttp() -> None:
-    assert HTTP_BACKENDS == ("httpx", "aiohttp")
+@pytest.mark.parametrize("backend", OPTIONAL)
+def test_the_backends_are_httpx_aiohttp_and_httptools(backend: str) -> None:
+    assert HTTP_BACKENDS == ("httpx", "aiohttp", "httptools")
     assert HTTPTransport("http://127.0.0.1:9/v1").http_backend == "httpx"  # the library default
     transport = HTTPTransport(
-        "http://127.0.0.1:9/v1", api_key="sk-repr-0123456789abcdef", http_backend="aiohttp"
+        "http://127.0.0.1:9/v1",
+        api_key="sk-repr-0123456789abcdef",
+        http_backend=backend,  # type: ignore[arg-type]
     )
-    assert transport.http_backend == "aiohttp"
-    assert "http_backend='aiohttp'" in repr(transport) and "sk-repr" not in repr(transport)
+    assert transport.http_backend == backend
+    assert f"http_backend={backend!r}" in repr(transport) and "sk-repr" not in repr(transport)
 
 
 @pytest.mark.parametrize("value", ["bogus", "AIOHTTP", "", "requests"])
@@ -69,27 +81,29 @@ def test_an_unknown_backend_is_a_config_error(value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         HTTPTransport("http://127.0.0.1:9/v1", http_backend=value)  # type: ignore[arg-type]
     assert caught.value.key == "http_backend"
-    assert repr(value) in str(caught.value) and "httpx, aiohttp" in str(caught.value)
+    assert repr(value) in str(caught.value) and "httpx, aiohttp, httptools" in str(caught.value)
     with pytest.raises(ConfigError, match="http_backend"):
         Provider("p", base_url="http://127.0.0.1:9/v1", http_backend=value)  # type: ignore[arg-type]
 
 
-async def test_aiohttp_with_your_own_http_client_is_a_config_error() -> None:
+@pytest.mark.parametrize("backend", OPTIONAL)
+async def test_a_backend_with_your_own_http_client_is_a_config_error(backend: str) -> None:
     async with httpx.AsyncClient() as own:
         with pytest.raises(ConfigError) as caught:
-            HTTPTransport("http://127.0.0.1:9/v1", http_backend="aiohttp", http_client=own)
+            HTTPTransport("http://127.0.0.1:9/v1", http_backend=backend, http_client=own)  # type: ignore[arg-type]
         assert caught.value.key == "http_backend"
         # httpx with your own client stays allowed.
         assert HTTPTransport("http://127.0.0.1:9/v1", http_client=own).http_backend == "httpx"
 
 
-async def test_a_provider_sends_through_aiohttp() -> None:
-    async with ScriptedServer([text("Through aiohttp.")]) as server:
-        provider = Provider("p", base_url=server.base_url, http_backend="aiohttp")
-        assert getattr(provider.transport, "http_backend", None) == "aiohttp"
+@pytest.mark.parametrize("backend", OPTIONAL)
+async def test_a_provider_sends_through_the_backend(backend: str) -> None:
+    async with ScriptedServer([text(f"Through {backend}.")]) as server:
+        provider = Provider("p", base_url=server.base_url, http_backend=backend)  # type: ignore[arg-type]
+        assert getattr(provider.transport, "http_backend", None) == backend
         async with AsyncClient(endpoint=provider) as client:
             response = await client.responses.create(model="m", input="x")
-    assert response.output_text == "Through aiohttp." and response.provider == "p"
+    assert response.output_text == f"Through {backend}." and response.provider == "p"
 
 
 def test_aiohttp_missing_names_the_extra(without_aiohttp: None) -> None:
@@ -100,6 +114,14 @@ def test_aiohttp_missing_names_the_extra(without_aiohttp: None) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_httptools_missing_names_the_extra(without_httptools: None) -> None:
+    with pytest.raises(MissingExtraError) as caught:
+        HTTPTransport("http://127.0.0.1:9/v1", http_backend="httptools")
+    assert caught.value.extra == "httptools"
+    assert "pip install 'openresponses-python[httptools]'" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def test_aiohttp_missing_fails_at_construction(without_aiohttp: None) -> None:
     """Whatever the message, it fails when the transport is built, as an ImportError."""
     with pytest.raises(ImportError):
@@ -107,10 +129,13 @@ def test_aiohttp_missing_fails_at_construction(without_aiohttp: None) -> None:
     assert HTTPTransport("http://127.0.0.1:9/v1").http_backend == "httpx"  # httpx needs nothing more
 
 
-def test_the_extra_exists_in_pyproject() -> None:
+@pytest.mark.parametrize("backend", OPTIONAL)
+def test_the_extra_exists_in_pyproject(backend: str) -> None:
     extras = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
-    assert any(dep.startswith("aiohttp") for dep in extras["aiohttp"])
-    assert "aiohttp" in extras["all"][0].partition("[")[2].rstrip("]").split(",")
+    assert any(dep.startswith(backend) for dep in extras[backend])
+    assert backend in extras["all"][0].partition("[")[2].rstrip("]").split(",")
+    # The proxy's default backend comes with the proxy extra.
+    assert any(dep.startswith("httptools") for dep in extras["proxy"])
 
 
 # -- the TOML file --------------------------------------------------------------------------------------
@@ -170,10 +195,10 @@ async def test_a_client_from_the_toml_file_calls_through_aiohttp(tmp_path: Path)
 # -- the proxy's --http-backend --------------------------------------------------------------------------
 
 
-def test_auto_resolves_to_aiohttp_when_importable() -> None:
+def test_auto_resolves_to_httptools_when_importable() -> None:
     settings = settings_from_args(proxy_args("--preset", "ollama"))
     assert settings.http_backend == "auto"
-    assert settings.resolved_http_backend() == "aiohttp"
+    assert settings.resolved_http_backend() == "httptools"
     assert (
         settings_from_args(
             proxy_args("--preset", "ollama", "--http-backend", "httpx")
@@ -182,13 +207,22 @@ def test_auto_resolves_to_aiohttp_when_importable() -> None:
     )
 
 
-def test_auto_resolves_to_httpx_without_aiohttp(without_aiohttp: None) -> None:
+def test_auto_resolves_to_aiohttp_without_httptools(without_httptools: None) -> None:
+    assert ProxySettings(preset="ollama").validate().resolved_http_backend() == "aiohttp"
+
+
+def test_auto_resolves_to_httpx_without_either(without_httptools: None, without_aiohttp: None) -> None:
     assert ProxySettings(preset="ollama").validate().resolved_http_backend() == "httpx"
 
 
 async def test_the_proxy_upstream_goes_through_the_chosen_backend() -> None:
     async with ChatCompletionsServer(default=chat_text("Served.")) as upstream:
-        for flag, expected in (("auto", "aiohttp"), ("httpx", "httpx"), ("aiohttp", "aiohttp")):
+        for flag, expected in (
+            ("auto", "httptools"),
+            ("httpx", "httpx"),
+            ("aiohttp", "aiohttp"),
+            ("httptools", "httptools"),
+        ):
             args = proxy_args("--preset", "ollama", "--base-url", upstream.base_url, "--model", "m")
             args.http_backend = flag
             built = build_upstream(settings_from_args(args))
@@ -200,7 +234,7 @@ async def test_the_proxy_upstream_goes_through_the_chosen_backend() -> None:
                 assert response.output_text == "Served."
             finally:
                 await built.aclose()
-    assert len(upstream.requests) == 3
+    assert len(upstream.requests) == 4
 
 
 def test_a_bad_backend_setting_names_the_flag() -> None:
@@ -230,3 +264,11 @@ def test_aiohttp_missing_exit_line_names_the_extra(
 ) -> None:
     assert main(["proxy", "--preset", "ollama", "--http-backend", "aiohttp", "--port", "0"]) == 2
     assert "pip install 'openresponses-python[aiohttp]'" in capsys.readouterr().err
+
+
+def test_httptools_missing_exit_line_names_the_extra(
+    without_httptools: None, capsys: pytest.CaptureFixture[str], quiet_cli_logging: None
+) -> None:
+    assert main(["proxy", "--preset", "ollama", "--http-backend", "httptools", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'openresponses-python[httptools]'" in err, err

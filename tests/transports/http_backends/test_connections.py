@@ -104,6 +104,7 @@ async def test_sequential_calls_share_one_connection(backend: HTTPBackend, watch
             ),
         ),
         "aiohttp",
+        "httptools",
     ],
 )
 async def test_gzip_streams_share_one_connection(backend: HTTPBackend) -> None:

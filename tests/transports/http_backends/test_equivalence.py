@@ -1,7 +1,7 @@
-"""Both HTTP backends read the same bytes into the same result: successes, status errors, encodings.
+"""The HTTP backends read the same bytes into the same result: successes, status errors, encodings.
 
-Each test plays one script through ``http_backend="httpx"`` and ``http_backend="aiohttp"`` (a
-fresh loopback server each) and asserts the two :class:`~wire.Outcome` are equal, plus what the
+Each test plays one script through ``http_backend="httpx"``, ``"aiohttp"`` and ``"httptools"`` (a
+fresh loopback server each) and asserts their :class:`~wire.Outcome` are equal, plus what the
 outcome must be (so two identical wrong answers fail too). Each difference found between the
 backends while writing these stays as a test here (the docstring says what differed).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from openresponses import AsyncClient
 from openresponses.transports.http import HTTPBackend, HTTPTransport
 
 from .wire import (
+    ALTERNATIVES,
     BACKENDS,
     EVENTS,
     KEY,
@@ -81,11 +83,15 @@ async def test_every_event_arrives_in_order_from_both() -> None:
 async def test_the_request_on_the_wire_is_the_same(stream: bool) -> None:
     reply = sse() if stream else whole("200 OK", RESPONSE)
     sent = {}
-    for backend in ("httpx", "aiohttp"):
+    for backend in BACKENDS:
         result, server = await outcome(backend, [reply], stream=stream)
         assert result.kind == "ok"
         sent[backend] = server.requests[0]
-    a, b = sent["httpx"], sent["aiohttp"]
+    for other in ALTERNATIVES:
+        _same_request(sent["httpx"], sent[other], stream)
+
+
+def _same_request(a: Any, b: Any, stream: bool) -> None:
     assert a.line == b.line == "POST /v1/responses HTTP/1.1"
     assert a.body == b.body and json.loads(b.body)["input"] == "x"
     for name in ("authorization", "content-type", "accept", "user-agent", "content-length", "host"):
@@ -183,7 +189,7 @@ async def test_error_bodies_and_hints_are_the_same(stream: bool, reply: Reply) -
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 async def test_a_long_error_body_is_capped_by_both(stream: bool) -> None:
     reply = whole("500 Huge", b"x" * 1_000_000, content_type="text/plain")
-    for backend in ("httpx", "aiohttp"):
+    for backend in BACKENDS:
         result, _ = await outcome(backend, [reply], stream=stream)
         assert result.kind == "InternalServerError"
         body = result.detail[2]
@@ -261,14 +267,14 @@ async def test_url_credentials_with_an_api_key_send_the_same_request() -> None:
     """httpx sends the URL's Basic credentials over the key's header; aiohttp raised a bare
     ValueError ("Cannot combine AUTHORIZATION header with ... credentials encoded in URL")."""
     sent = {}
-    for backend in ("httpx", "aiohttp"):
+    for backend in BACKENDS:
         async with WireServer([whole("200 OK", RESPONSE)]) as server:
             url = server.base_url.replace("http://", "http://user:urlPassw0rd0123456789@")
             transport = HTTPTransport(url, api_key=KEY, http_backend=backend)
             async with AsyncClient(transport=transport) as client:
                 await client.responses.create(model="m", input="x")
         sent[backend] = server.requests[0].headers.get("authorization")
-    assert sent["aiohttp"] == sent["httpx"]
+    assert sent["aiohttp"] == sent["httpx"] == sent["httptools"]
 
 
 # -- proxies from the environment -----------------------------------------------------------------------
@@ -284,7 +290,7 @@ async def test_an_environment_proxy_is_used_by_both(stream: bool, monkeypatch: p
     _only_http_proxy(monkeypatch)
     reply = sse() if stream else whole("200 OK", RESPONSE)
     seen = {}
-    for backend in ("httpx", "aiohttp"):
+    for backend in BACKENDS:
         async with WireServer([reply]) as proxy:
             proxy_url = proxy.base_url.removesuffix("/v1").replace("http://", "http://pu:proxyPassw0rd0123@")
             monkeypatch.setenv("HTTP_PROXY", proxy_url)
@@ -300,7 +306,7 @@ async def test_an_environment_proxy_is_used_by_both(stream: bool, monkeypatch: p
             request.headers.get("host"),
             request.headers.get("proxy-authorization"),
         )
-    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["aiohttp"] == seen["httpx"] == seen["httptools"]
     assert seen["httpx"][0] == "POST http://upstream.invalid:8080/v1/responses HTTP/1.1"
     assert seen["httpx"][2] is not None and seen["httpx"][2].startswith("Basic ")
 

@@ -1,4 +1,4 @@
-"""Every wire failure maps to the same typed error through both backends, each on a real socket.
+"""Every wire failure maps to the same typed error through every backend, each on a real socket.
 
 The outcome compared (:class:`~wire.Outcome`) is the error class, the transport's own part of the
 message (``Connection error`` before a reply, ``Connection lost reading the body`` /
@@ -67,7 +67,8 @@ async def test_connection_refused(stream: bool) -> None:
     url = f"http://127.0.0.1:{refused_port()}/v1"
     httpx_ = await direct("httpx", url, stream=stream, timeout=_READ)
     aiohttp_ = await direct("aiohttp", url, stream=stream, timeout=_READ)
-    assert aiohttp_ == httpx_
+    httptools_ = await direct("httptools", url, stream=stream, timeout=_READ)
+    assert aiohttp_ == httpx_ == httptools_
     assert httpx_ == Outcome("APIConnectionError", ("Connection error", "ConnectError", "ConnectError"))
 
 
@@ -228,7 +229,8 @@ async def test_a_connect_timeout(full_backlog: int, stream: bool) -> None:
     timeout = httpx.Timeout(5.0, connect=0.3)
     httpx_ = await direct("httpx", url, stream=stream, timeout=timeout)
     aiohttp_ = await direct("aiohttp", url, stream=stream, timeout=timeout)
-    assert aiohttp_ == httpx_
+    httptools_ = await direct("httptools", url, stream=stream, timeout=timeout)
+    assert aiohttp_ == httpx_ == httptools_
     assert httpx_ == Outcome("APITimeoutError", ("connect", "ConnectTimeout"))
 
 
@@ -246,6 +248,7 @@ async def test_a_connect_timeout(full_backlog: int, stream: bool) -> None:
                 "only through TraceConfig.on_connection_queued_start/end",
             ),
         ),
+        "httptools",
     ],
 )
 async def test_a_pool_timeout(backend: HTTPBackend) -> None:

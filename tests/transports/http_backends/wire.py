@@ -10,9 +10,11 @@ returns what the caller saw, reduced to what must be equal (:class:`Outcome`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
 import socket
+import ssl
 import struct
 import time
 import zlib
@@ -47,7 +49,9 @@ __all__ = [
     "whole",
 ]
 
-BACKENDS: tuple[HTTPBackend, ...] = ("httpx", "aiohttp")
+BACKENDS: tuple[HTTPBackend, ...] = ("httpx", "aiohttp", "httptools")
+#: The backends compared against httpx's (the reference) by :func:`both`.
+ALTERNATIVES: tuple[HTTPBackend, ...] = ("aiohttp", "httptools")
 KEY = "sk-wire-backend-0123456789abcdefABCDEF"
 _REQUEST = {"model": "m", "input": "x"}
 #: One fixed answer, so both backends parse byte-identical replies.
@@ -140,12 +144,14 @@ class WireServer:
     connections_opened: int = 0
     open_connections: int = 0
     base_url: str = ""
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context (base_url says https)
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def __aenter__(self) -> WireServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        scheme = "https" if self.tls is not None else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -238,6 +244,7 @@ class Outcome:
 
     kind: str
     detail: Any = None
+    backend: str = field(default="", compare=False)  # shown in a failed comparison, not compared
 
 
 def describe(exc: BaseException) -> Outcome:
@@ -295,10 +302,16 @@ async def outcome(
 async def both(
     replies: Sequence[Reply | Callable[[Seen], Reply]], *, stream: bool, **options: Any
 ) -> tuple[Outcome, Outcome]:
-    """``(httpx's outcome, aiohttp's outcome)`` for the same script."""
+    """``(httpx's outcome, the alternatives' outcome)`` for the same script: every backend in
+    :data:`ALTERNATIVES` plays it; the first whose outcome differs from httpx's is returned (its
+    ``backend`` named in the comparison's diff), else aiohttp's."""
     first, _ = await outcome("httpx", replies, stream=stream, **options)
-    second, _ = await outcome("aiohttp", replies, stream=stream, **options)
-    return first, second
+    others = []
+    for backend in ALTERNATIVES:
+        result, _ = await outcome(backend, replies, stream=stream, **options)
+        others.append(dataclasses.replace(result, backend=backend))
+    differing = [other for other in others if other != first]
+    return first, (differing[0] if differing else others[0])
 
 
 def error_json(message: str, code: str | None = None) -> bytes:
