@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .._built import message_response
 from .._emit_state import full_usage, new_id, response_skeleton
 from .._errors import ProtocolError
 from .._sse import SSEDecoder
@@ -223,19 +224,27 @@ def plain_completion(
     if finish and (type(finish) is not str or finish not in STOP_FINISHES):
         return None
     model, created = chunk_origin(parsed)
-    skeleton = response_skeleton(body, model=model, created_at=created)
+    now = int(time.time())
+    response_id, message_id, usage = new_id("resp"), new_id("msg"), full_usage(chunk_usage(parsed))
+    built = message_response(
+        body,
+        response_id=response_id,
+        message_id=message_id,
+        text=content,
+        model=model,
+        created_at=created if created is not None else now,
+        completed_at=now,
+        usage=usage,
+    )
+    if built is not None:
+        return built
+    skeleton = response_skeleton(body, id=response_id, model=model, created_at=created)
     item = {
         "type": "message",
-        "id": new_id("msg"),
+        "id": message_id,
         "status": "completed",
         "role": "assistant",
         "content": [{"type": "output_text", "text": content, "annotations": []}],
     }
-    data = dict(
-        skeleton,
-        status="completed",
-        output=[item],
-        usage=full_usage(chunk_usage(parsed)),
-        completed_at=int(time.time()),
-    )
+    data = dict(skeleton, status="completed", output=[item], usage=usage, completed_at=now)
     return Response.model_validate(data)
