@@ -51,6 +51,19 @@ GROUPS: dict[str, dict[str, str]] = {
         "tracing module": "from openresponses.middleware.tracing import Tracing",
         "metrics module": "from openresponses.middleware.metrics import Metrics",
     },
+    # What the `proxy` extra installs, and nothing else: the served proxy must start on it.
+    "opentelemetry,pybreaker,redis,jsonschema,aiohttp": {
+        "the proxy on its extra alone": """
+            import asyncio
+            from openresponses.proxies import ProxySettings, create_app_from_settings
+            from openresponses.proxies.upstream import build_upstream
+
+            settings = ProxySettings(preset="ollama", base_url="http://127.0.0.1:9/v1", model="m").validate()
+            assert settings.resolved_http_backend() == "httptools", settings.resolved_http_backend()
+            create_app_from_settings(settings)
+            asyncio.run(build_upstream(settings).aclose())
+        """,
+    },
     "opentelemetry.exporter": {
         "memory without the OTLP exporters": "from openresponses import exporters; exporters.memory()",
         "setup without the OTLP exporters": "from openresponses.exporters import setup; setup()",
@@ -144,6 +157,11 @@ def test_one_line_naming_the_extra(
     assert outcome["message"] == message
     assert "\n" not in outcome["message"]
     assert outcome["extra"] == extra
+
+
+def test_the_proxy_starts_on_its_own_extra(outcomes: dict[str, dict[str, Any]]) -> None:
+    """Found on a fresh install: the proxy needed pybreaker (a breaker check imported it)."""
+    assert outcomes["the proxy on its extra alone"] == {"type": "ok"}
 
 
 def test_memory_needs_only_the_sdk(outcomes: dict[str, dict[str, Any]]) -> None:

@@ -244,7 +244,10 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
 
 
 def _local_breakers(providers: Sequence[Provider]) -> tuple[str, ...]:
-    from ..middleware.circuit_breaker import CircuitBreaker
+    try:
+        from ..middleware.circuit_breaker import CircuitBreaker
+    except ImportError:  # no `resilience` extra: no breaker can exist (the proxy needs none)
+        return ()
 
     return tuple(
         layer.name or provider.name
