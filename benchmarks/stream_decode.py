@@ -72,7 +72,13 @@ STREAM_CONFIGS = (
     "openai create(stream=True)",
     "floor httpx+json.loads",
 )
-REQUEST_CONFIGS = ("ours create()", "openai create()", "raw httpx+json.loads", "ours create() aiohttp")
+REQUEST_CONFIGS = (
+    "ours create()",
+    "openai create()",
+    "raw httpx+json.loads",
+    "ours create() aiohttp",
+    "ours create() httptools",
+)
 
 # -- canned bytes ------------------------------------------------------------------------------
 
@@ -151,6 +157,8 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
     ours = AsyncClient(base_url=base + "/v1", api_key="x")
     # The same client through aiohttp (HTTPTransport(http_backend="aiohttp"), the aiohttp extra).
     fast = AsyncClient(transport=HTTPTransport(base + "/v1", api_key="x", http_backend="aiohttp"))
+    # And through this library's own connections (http_backend="httptools", the httptools extra).
+    lean = AsyncClient(transport=HTTPTransport(base + "/v1", api_key="x", http_backend="httptools"))
     theirs = AsyncOpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
     raw = httpx.AsyncClient(timeout=60.0)
     url = base + "/v1/responses"
@@ -217,6 +225,11 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
             await fast.responses.create(model=MODEL, input=PROMPT)
         return M
 
+    async def lean_whole() -> int:
+        for _ in range(M):
+            await lean.responses.create(model=MODEL, input=PROMPT)
+        return M
+
     async def raw_whole() -> int:
         for _ in range(M):
             response = await raw.post(url, json={"model": MODEL, "input": PROMPT})
@@ -232,7 +245,7 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
         *(
             Config(name, "request", fn)
             for name, fn in zip(
-                REQUEST_CONFIGS, (ours_whole, openai_whole, raw_whole, fast_whole), strict=True
+                REQUEST_CONFIGS, (ours_whole, openai_whole, raw_whole, fast_whole, lean_whole), strict=True
             )
         ),
     ]
@@ -241,6 +254,7 @@ def make_configs(base: str, args: argparse.Namespace) -> tuple[list[Config], Cal
     async def close() -> None:
         await ours.aclose()
         await fast.aclose()
+        await lean.aclose()
         await theirs.close()
         await raw.aclose()
 
@@ -278,7 +292,7 @@ def report(configs: list[Config], args: argparse.Namespace, events_per_response:
         return None
 
     ours, acc, oa, floor = STREAM_CONFIGS
-    ours_r, oa_r, raw_r, fast_r = REQUEST_CONFIGS
+    ours_r, oa_r, raw_r, fast_r, lean_r = REQUEST_CONFIGS
     rows: list[tuple[str, float | None, str, bool | None]] = [
         ("ours / floor CPU per event, create", ratio(ours, floor, "cpu"), "<= 1.25x", None),
         ("ours / floor CPU per event, stream()+final", ratio(acc, floor, "cpu"), "<= 1.25x", None),
@@ -290,6 +304,8 @@ def report(configs: list[Config], args: argparse.Namespace, events_per_response:
         ("ours / raw httpx CPU per request", ratio(ours_r, raw_r, "cpu"), "", None),
         ("ours (aiohttp) / ours (httpx) requests per second", ratio(fast_r, ours_r, "rate"), "", None),
         ("ours (aiohttp) / raw httpx requests per second", ratio(fast_r, raw_r, "rate"), "", None),
+        ("ours (httptools) / ours (httpx) requests per second", ratio(lean_r, ours_r, "rate"), "", None),
+        ("ours (httptools) / raw httpx requests per second", ratio(lean_r, raw_r, "rate"), "", None),
     ]
     print()
     print(f"{'ratio':<50} {'value':>7}   {'target':<9} verdict")

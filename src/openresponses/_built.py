@@ -175,7 +175,8 @@ def message_response(
         "safety_identifier": b.safety_identifier,
         "prompt_cache_key": b.prompt_cache_key,
     }
-    return _model(Response, values, _RESPONSE_SET, {"_provider": None, "_request_id": None})  # type: ignore[no-any-return]
+    built: Response = _model(Response, values, _RESPONSE_SET, {"_provider": None, "_request_id": None})
+    return built
 
 
 _EMPTY = CreateResponseBody()

@@ -71,9 +71,10 @@ class Provider:
     ``chat-completions`` (any OpenAI-compatible ``/chat/completions`` server: Ollama, vLLM,
     TGI, LM Studio, llama.cpp, Groq, ...; translated in-process, see docs/chat-completions.md);
     ``dialect`` passes a configured dialect instead (e.g.
-    ``ChatCompletionsDialect(reasoning_field="reasoning")``). ``http_backend="aiohttp"`` (the
-    ``aiohttp`` extra) sends through aiohttp instead of httpx's pool, at a fraction of the CPU
-    per request (see :class:`~openresponses.transports.http.HTTPTransport`).
+    ``ChatCompletionsDialect(reasoning_field="reasoning")``). ``http_backend="httptools"`` (the
+    ``httptools`` extra) or ``"aiohttp"`` (the ``aiohttp`` extra) sends through those instead of
+    httpx's pool, at a fraction of the CPU per request (see
+    :class:`~openresponses.transports.http.HTTPTransport`).
 
     ::
 

@@ -94,8 +94,9 @@ class ProxySettings:
     (``memory``, ``sqlite:PATH`` or a redis URL; ``None``: no cache), answering with an
     ``X-Cache-Status`` header.
     Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
-    ``http_backend`` is the HTTP client the upstream calls go through: ``auto`` (aiohttp when
-    installed, as the ``proxy`` extra does; else httpx), ``aiohttp`` or ``httpx``.
+    ``http_backend`` is the HTTP client the upstream calls go through: ``auto`` (httptools when
+    installed, as the ``proxy`` extra does; else aiohttp; else httpx), ``httptools``,
+    ``aiohttp`` or ``httpx``.
     """
 
     preset: str | None = None

@@ -83,8 +83,10 @@ class HTTPTransport:
     ``httpx.MockTransport`` in unit tests); it is then yours to close and to size.
 
     ``http_backend="aiohttp"`` (the ``aiohttp`` extra) sends through aiohttp instead of httpx's
-    own pool: the same requests, errors and streams at about a sixth of the CPU per request (the
-    proxy's default when aiohttp is installed; see ``transports/_aiohttp.py`` for what differs).
+    own pool, ``http_backend="httptools"`` (the ``httptools`` extra) through this library's own
+    HTTP/1.1 connections over llhttp: the same requests, errors and streams at a fraction of the
+    CPU per request (httptools is the proxy's default; docs/client.md "HTTP backends" says what
+    differs).
     """
 
     def __init__(
@@ -210,7 +212,7 @@ class HTTPTransport:
     async def aclose(self) -> None:
         """Close the connection pool if this transport created it."""
         if self._owns_client:
-            await self._client.aclose()  # closes the aiohttp backend too (it is the client's transport)
+            await self._client.aclose()  # closes the aiohttp / httptools backend too (the client's transport)
 
     async def __call__(self, request: Request, /) -> Reply:
         if self._fetch is not None and not request.stream:
@@ -268,7 +270,7 @@ class HTTPTransport:
         return self._parsed(body, request, response.headers, redactor)
 
     async def _whole(self, request: Request) -> Reply:
-        """The non-streamed call through a backend that reads replies whole (aiohttp): the same
+        """The non-streamed call through a backend that reads replies whole (aiohttp, httptools): the same
         request bytes, errors, checks and result as the httpx path, without httpx's models."""
         assert self._fetch is not None
         provider = self._target.provider

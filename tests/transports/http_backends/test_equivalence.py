@@ -71,6 +71,18 @@ async def test_a_success_is_the_same(stream: bool, framing: str, encoding: str) 
         assert httpx_.detail[-1] == "req_wire_1"  # the request id header, read by both
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_an_informational_head_before_the_reply_is_skipped(stream: bool) -> None:
+    """A ``103 Early Hints`` head (links to preload) comes before the real reply: skipped."""
+    early = head("103 Early Hints", [("link", "</style.css>; rel=preload")])
+    reply = sse() if stream else whole("200 OK", RESPONSE, headers=[("x-request-id", "req_after_103")])
+    httpx_, other = await both([Reply((early + reply.pieces[0],))], stream=stream)  # type: ignore[operator]
+    assert other == httpx_
+    assert httpx_.kind == "ok", httpx_
+    if not stream:
+        assert httpx_.detail[-1] == "req_after_103"  # the real reply's headers, not the hint's
+
+
 async def test_every_event_arrives_in_order_from_both() -> None:
     httpx_, aiohttp_ = await both([sse()], stream=True)
     assert httpx_.kind == aiohttp_.kind == "ok"
