@@ -26,16 +26,15 @@ certificate store.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from .._extras import requires
-from ._http_io import WholeReply, decoded_body
+from ._http_io import WholeReply, decoded_body, error_reply, streamed_response, url_basic, with_basic
 
 if TYPE_CHECKING:
     import aiohttp
@@ -226,12 +225,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if route is not None:
             return route
         parts = urlsplit(url)
-        target, basic = url, None
-        if parts.username is not None or parts.password is not None:
-            host = parts.netloc.rpartition("@")[2]
-            target = urlunsplit(parts._replace(netloc=host))
-            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-            basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        target, basic = url, url_basic(parts)
+        if basic is not None:
+            target = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         proxy: Any = None
         proxy_headers: dict[str, str] | None = None
         if self._trust_env:
@@ -254,11 +250,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise RuntimeError("Cannot send a request, as the transport has been closed.")  # as httpx
         session = self._session or self._open()
         route = self._route(url)
-        if route.basic is not None:
-            headers = {
-                **{k: v for k, v in headers.items() if k.lower() != "authorization"},
-                "authorization": route.basic,
-            }
+        headers = with_basic(headers, route.basic)
         if route.proxy_headers is not None and route.url.startswith("http:"):
             # Plain HTTP goes through the proxy as one request: the credentials ride on it
             # (proxy_headers= only reaches the CONNECT of an HTTPS tunnel).
@@ -292,15 +284,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         response = await self._send(
             str(request.url), headers, request.content, request.extensions.get("timeout", {})
         )
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.raw_headers,
-            stream=_Body(response, self._aiohttp),
-            request=request,
-            extensions=extensions,
+        return streamed_response(
+            request,
+            response.status,
+            response.reason or "",
+            response.raw_headers,
+            _Body(response, self._aiohttp),
         )
 
     async def fetch(
@@ -325,12 +314,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raw = await _read_at_most(response, error_limit)
             finally:
                 _finish(response)
-            encoding = response.headers.get("content-encoding")
-            try:
-                body = decoded_body(raw, encoding, error_limit)
-            except httpx.DecodingError:
-                body = b""  # undecodable: as httpx's path, which gets no bytes out of it
-            return WholeReply(response.status, response.reason or "", _joined(response.headers), body)
+            return error_reply(
+                response.status, response.reason or "", _joined(response.headers), raw, error_limit
+            )
         try:
             body = await response.read()
         except Exception as exc:

@@ -8,9 +8,11 @@ message and its cause chain.
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import SplitResult, unquote
 
 import httpx
 
@@ -25,6 +27,10 @@ __all__ = [
     "RedactingDecoder",
     "WholeReply",
     "decoded_body",
+    "error_reply",
+    "streamed_response",
+    "url_basic",
+    "with_basic",
     "body_chunks",
     "connection_error",
     "read_capped",
@@ -189,3 +195,41 @@ def decoded_body(body: bytes, encoding: str | None, limit: int | None = None) ->
     except zlib.error as exc:
         raise httpx.DecodingError(f"cannot decode a {encoding} body: {exc}") from None
     return body if limit is None else body[:limit]  # an encoding we did not ask for: as it came
+
+
+def error_reply(status: int, reason: str, headers: Mapping[str, str], raw: bytes, limit: int) -> WholeReply:
+    """An error status's reply: at most ``limit`` decoded bytes of its body, none if it cannot
+    be decoded (as httpx's path gets no bytes out of an undecodable body)."""
+    try:
+        body = decoded_body(raw, headers.get("content-encoding"), limit)
+    except httpx.DecodingError:
+        body = b""
+    return WholeReply(status, reason, headers, body)
+
+
+def url_basic(parts: SplitResult) -> str | None:
+    """The ``Authorization`` a URL's user info stands for (httpx sends Basic credentials from the
+    URL, overriding the header), or ``None`` when it has none."""
+    if parts.username is None and parts.password is None:
+        return None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def with_basic(headers: Mapping[str, str], basic: str | None) -> Mapping[str, str]:
+    """``headers`` with ``basic`` as the ``Authorization`` (whatever case the caller's had)."""
+    if basic is None:
+        return headers
+    return {**{k: v for k, v in headers.items() if k.lower() != "authorization"}, "authorization": basic}
+
+
+def streamed_response(
+    request: httpx.Request, status: int, reason: str, headers: Any, stream: httpx.AsyncByteStream
+) -> httpx.Response:
+    """A streamed reply as the ``httpx.Response`` httpx's own transport would return."""
+    extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+    if reason:
+        extensions["reason_phrase"] = reason.encode("latin-1", "replace")
+    return httpx.Response(
+        status_code=status, headers=headers, stream=stream, request=request, extensions=extensions
+    )

@@ -15,19 +15,18 @@ httpx client with ``trust_env``: proxies stay httpx's job.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import sys
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from .._extras import requires
 from ._h1 import Exchange, Origin, Pool, reply_headers, request_head
-from ._http_io import WholeReply, decoded_body
+from ._http_io import WholeReply, decoded_body, error_reply, streamed_response, url_basic, with_basic
 
 __all__ = ["HttptoolsTransport", "import_httptools"]
 
@@ -96,12 +95,8 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
         if route is not None:
             return route
         parts = urlsplit(url)
-        basic = None
-        if parts.username is not None or parts.password is not None:
-            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-            basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         origin = None if _proxied(url, self._proxies) else _origin(parts)
-        route = _Route(origin, basic)
+        route = _Route(origin, url_basic(parts))
         if len(self._routes) < _CACHED:
             self._routes[url] = route
         return route
@@ -116,13 +111,8 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
     def _payload(self, route: _Route, headers: Mapping[str, str], content: bytes) -> bytes:
         if self._closed:
             raise RuntimeError("Cannot send a request, as the transport has been closed.")  # as httpx
-        if route.basic is not None:
-            headers = {
-                **{k: v for k, v in headers.items() if k.lower() != "authorization"},
-                "authorization": route.basic,
-            }
         assert route.origin is not None
-        return request_head(route.origin, headers, len(content)) + content
+        return request_head(route.origin, with_basic(headers, route.basic), len(content)) + content
 
     def _connections(self) -> Pool:
         if self._pool is None:
@@ -142,16 +132,7 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
         exchange = await self._connections().send(
             route.origin, payload, timeout, whole=False, error_limit=sys.maxsize
         )
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if exchange.reason:
-            extensions["reason_phrase"] = exchange.reason.encode("latin-1", "replace")
-        return httpx.Response(
-            status_code=exchange.status,
-            headers=exchange.headers,
-            stream=_Body(exchange),
-            request=request,
-            extensions=extensions,
-        )
+        return streamed_response(request, exchange.status, exchange.reason, exchange.headers, _Body(exchange))
 
     async def fetch(
         self,
@@ -185,14 +166,11 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
         finally:
             exchange.close()
         found = reply_headers(exchange.headers)
-        encoding = found.get("content-encoding")
         if exchange.status >= 300:
-            try:
-                body = decoded_body(raw, encoding, error_limit)
-            except httpx.DecodingError:
-                body = b""  # undecodable: as httpx's path, which gets no bytes out of it
-            return WholeReply(exchange.status, exchange.reason, found, body)
-        return WholeReply(exchange.status, exchange.reason, found, decoded_body(raw, encoding))
+            return error_reply(exchange.status, exchange.reason, found, raw, error_limit)
+        return WholeReply(
+            exchange.status, exchange.reason, found, decoded_body(raw, found.get("content-encoding"))
+        )
 
     async def _fetch_through_httpx(
         self,
