@@ -1,4 +1,4 @@
-"""HTTP/1.1 connections and their keep-alive pool for ``http_backend="httptools"``.
+"""HTTP/1.1 connections for ``http_backend="httptools"`` (their pool: ``_h1_pool.py``).
 
 Why our own: on the proxy's non-streamed path the HTTP client was the largest share of a
 request's CPU. httpx (httpcore, h11, anyio) spends about 0.5 ms on one loopback POST; aiohttp's
@@ -7,7 +7,7 @@ request machinery (``ClientSession._request``, ``ClientRequest``, ``ClientRespon
 0.9 ms. An API client sends one kind of request, a POST with a whole body, to a few origins, so
 it needs little: the request written as one ``bytes``, llhttp (``httptools``, the C parser
 uvicorn is built on, maintained by the uvloop authors) for the reply, a pool. That is all this
-module is; what it does not do (proxies, HTTP/2, redirects, cookies) the transport sends
+module and its pool are; what they do not do (proxies, HTTP/2, redirects, cookies) the transport sends
 elsewhere or nobody asked of it (``_httptools.py``).
 
 The contract is httpcore's, where the rest of the transport reads it: the httpx exception
@@ -21,14 +21,15 @@ says. No write timeout: a request is one buffered write.
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections import deque
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
 
-__all__ = ["Exchange", "Origin", "Pool", "request_head"]
+if TYPE_CHECKING:
+    from ._h1_pool import Pool
+
+__all__ = ["HIGH_WATER", "Connection", "Exchange", "Origin", "reply_headers", "request_head"]
 
 #: Body bytes a stream may hold unread before the socket stops being read (flow control).
 HIGH_WATER = 256 * 1024
@@ -89,8 +90,8 @@ class Exchange:
         "status",
     )
 
-    def __init__(self, connection: _Connection, *, whole: bool, limit: int) -> None:
-        self._connection: _Connection | None = connection
+    def __init__(self, connection: Connection, *, whole: bool, limit: int) -> None:
+        self._connection: Connection | None = connection
         self._whole = whole  # keep every body byte for :meth:`whole`, no flow control
         self._limit = limit  # an error status's body: at most this many bytes are kept
         self.status = 0
@@ -186,7 +187,7 @@ class Exchange:
             connection.release(self)
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One keep-alive connection; one exchange at a time (no pipelining)."""
 
     def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
@@ -369,148 +370,6 @@ class _Connection(asyncio.Protocol):
             self._timer = None
         self._waiting = False
         self._pool.release(self, reusable=self._keep and exchange.complete and not self._paused)
-
-
-class Pool:
-    """Keep-alive connections per origin, bounded as ``httpx.Limits`` says: ``max_connections``
-    open at once (a wait for one is bounded by the ``pool`` timeout), ``max_keepalive_connections``
-    idle, each idle at most ``keepalive_expiry`` seconds."""
-
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
-        self._limits = limits
-        self._ssl = ssl_context
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._idle_count = 0
-        self._open: set[_Connection] = set()
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self.loop = asyncio.get_running_loop()
-
-    def lost(self, connection: _Connection) -> None:
-        """``connection`` closed: its slot is free."""
-        idle = self._idle.get(connection.key)
-        if idle and connection in idle:
-            idle.remove(connection)
-            self._idle_count -= 1
-        if connection in self._open:
-            self._open.discard(connection)
-            self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def _close(self, connection: _Connection) -> None:
-        self._open.discard(connection)
-        if connection.transport is not None:
-            connection.transport.close()
-        self._wake()
-
-    def release(self, connection: _Connection, *, reusable: bool) -> None:
-        """``connection``'s exchange is over: keep it for the next request, or close it."""
-        maximum = self._limits.max_keepalive_connections
-        transport = connection.transport
-        if (
-            not reusable
-            or transport is None
-            or transport.is_closing()
-            or (maximum is not None and self._idle_count >= maximum)
-        ):
-            self._close(connection)
-            return
-        connection.idle_since = self.loop.time()
-        self._idle.setdefault(connection.key, []).append(connection)
-        self._idle_count += 1
-        self._wake()
-
-    async def _acquire(self, key: tuple[str, str, int], timeout: Mapping[str, float | None]) -> _Connection:
-        expiry = self._limits.keepalive_expiry
-        idle = self._idle.get(key)
-        while idle:
-            connection = idle.pop()  # the most recent: the least likely to have been dropped
-            self._idle_count -= 1
-            transport = connection.transport
-            stale = expiry is not None and self.loop.time() - connection.idle_since > expiry
-            if transport is None or transport.is_closing() or stale:
-                self._close(connection)
-                continue
-            return connection
-        limit = self._limits.max_connections
-        while limit is not None and len(self._open) >= limit:
-            if self._idle_count:  # an idle connection to another origin gives up its slot
-                oldest = next(c for conns in self._idle.values() for c in conns)
-                self._idle[oldest.key].remove(oldest)
-                self._idle_count -= 1
-                self._close(oldest)
-                continue
-            waiter = self.loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter, timeout.get("pool"))
-            except TimeoutError:
-                raise httpx.PoolTimeout("no connection became free within the pool timeout") from None
-            finally:
-                if not waiter.done():
-                    waiter.cancel()
-            idle = self._idle.get(key)
-            if idle:
-                return await self._acquire(key, timeout)
-        return await self._connect(key, timeout.get("connect"))
-
-    async def _connect(self, key: tuple[str, str, int], timeout: float | None) -> _Connection:
-        scheme, host, port = key
-        connection = _Connection(self, key)
-        self._open.add(connection)
-        tls = scheme == "https"
-        try:
-            await asyncio.wait_for(
-                self.loop.create_connection(
-                    lambda: connection,
-                    host,
-                    port,
-                    ssl=self._ssl if tls else None,
-                    server_hostname=host if tls else None,
-                ),
-                timeout,
-            )
-        except BaseException as exc:
-            self._open.discard(connection)
-            self._wake()
-            if isinstance(exc, asyncio.TimeoutError):
-                raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
-            if isinstance(exc, OSError | ssl.SSLError):  # refused, unreachable, DNS, TLS
-                raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
-            raise
-        return connection
-
-    async def send(
-        self,
-        origin: Origin,
-        payload: bytes,
-        timeout: Mapping[str, float | None],
-        *,
-        whole: bool,
-        error_limit: int,
-    ) -> Exchange:
-        """Send ``payload`` to ``origin``; the exchange has its head once this returns. Close it
-        when done with it (after its body, or to abandon it)."""
-        connection = await self._acquire((origin.scheme, origin.host, origin.port), timeout)
-        exchange = connection.start(payload, whole=whole, limit=error_limit, read=timeout.get("read"))
-        try:
-            await exchange.head()
-        except BaseException:
-            exchange.close()  # failed or cancelled before the head: the connection is closed
-            raise
-        return exchange
-
-    async def aclose(self) -> None:
-        """Close every connection."""
-        for connection in list(self._open):
-            self._close(connection)
-        self._idle.clear()
-        self._idle_count = 0
 
 
 def reply_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._extras import requires
-from ._h1 import Exchange, Origin, Pool, reply_headers, request_head
+from ._h1 import Exchange, Origin, reply_headers, request_head
+from ._h1_pool import Pool
 from ._http_io import WholeReply, decoded_body, error_reply, streamed_response, url_basic, with_basic
 
 __all__ = ["HttptoolsTransport", "import_httptools"]
@@ -72,7 +73,7 @@ def _proxied(url: httpx.URL | str, proxies: Mapping[str, str]) -> bool:
 
 
 class HttptoolsTransport(httpx.AsyncBaseTransport):
-    """``httpx.AsyncBaseTransport`` over a :class:`~openresponses.transports._h1.Pool` (created at
+    """``httpx.AsyncBaseTransport`` over a :class:`~openresponses.transports._h1_pool.Pool` (created at
     first use, on the running loop, as an httpx pool binds to its loop at first use).
 
     ``limits`` bounds the pool as it bounds httpx's; the timeouts come with each request
