@@ -290,6 +290,7 @@ class Connection(asyncio.Protocol):
             if lower == b"content-length" or (lower == b"transfer-encoding" and b"chunked" in value.lower()):
                 self._framed = True
         exchange.status = status
+        exchange._wake()  # the head alone is news: a streamed body may come much later
 
     def on_body(self, body: bytes) -> None:
         exchange = self._current()

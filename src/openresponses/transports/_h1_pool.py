@@ -35,6 +35,7 @@ class Pool:
         self._idle_count = 0
         self._open: set[Connection] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._closed = False
         self.loop = asyncio.get_running_loop()
 
     def lost(self, connection: Connection) -> None:
@@ -78,6 +79,8 @@ class Pool:
         self._wake()
 
     async def _acquire(self, key: tuple[str, str, int], timeout: Mapping[str, float | None]) -> Connection:
+        if self._closed:
+            raise RuntimeError("Cannot send a request, as the transport has been closed.")  # as httpx
         expiry = self._limits.keepalive_expiry
         idle = self._idle.get(key)
         while idle:
@@ -101,11 +104,17 @@ class Pool:
             self._waiters.append(waiter)
             try:
                 await asyncio.wait_for(waiter, timeout.get("pool"))
-            except TimeoutError:
-                raise httpx.PoolTimeout("no connection became free within the pool timeout") from None
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken as it timed out or was cancelled: the next one may go
+                if isinstance(exc, TimeoutError):
+                    raise httpx.PoolTimeout("no connection became free within the pool timeout") from None
+                raise
             finally:
                 if not waiter.done():
                     waiter.cancel()
+            if self._closed:
+                raise RuntimeError("Cannot send a request, as the transport has been closed.")
             idle = self._idle.get(key)
             if idle:
                 return await self._acquire(key, timeout)
@@ -158,7 +167,8 @@ class Pool:
         return exchange
 
     async def aclose(self) -> None:
-        """Close every connection."""
+        """Close every connection; a request still waiting for one raises ``RuntimeError``."""
+        self._closed = True
         for connection in list(self._open):
             self._close(connection)
         self._idle.clear()

@@ -19,6 +19,7 @@ import contextlib
 import sys
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -105,7 +106,13 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
     def _client(self) -> httpx.AsyncClient:
         if self._fallback is None:
             self._fallback = httpx.AsyncClient(
-                limits=self._limits, trust_env=self._trust_env, timeout=None, follow_redirects=False
+                limits=self._limits,
+                trust_env=self._trust_env,
+                timeout=None,  # each request carries its own
+                follow_redirects=False,
+                # No cookie jar, as HTTPTransport's own client: an upstream's Set-Cookie would be
+                # replayed on every later call (in the proxy: on behalf of every client).
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
         return self._fallback
 

@@ -13,6 +13,7 @@ import json
 import random
 from typing import Any
 
+import httpx
 import pytest
 
 from openresponses import AsyncClient
@@ -83,6 +84,24 @@ async def test_an_informational_head_before_the_reply_is_skipped(stream: bool) -
         assert httpx_.detail[-1] == "req_after_103"  # the real reply's headers, not the hint's
 
 
+@pytest.mark.parametrize("read", [1.0, 0.3], ids=["body-in-time", "body-too-late"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_a_head_sent_before_its_body_is_read_as_it_comes(stream: bool, read: float) -> None:
+    """Real servers send the head at once and the body (a model's tokens) later: the head is a
+    reply of its own (found: httptools woke its reader only when body bytes came, so a body later
+    than the read timeout failed the call before its head, "Connection error", where httpx
+    reports the body's read timing out)."""
+    reply = sse() if stream else whole("200 OK", RESPONSE)
+    head_part, _, body = reply.pieces[0].partition(b"\r\n\r\n")  # type: ignore[union-attr]
+    paused = Reply((head_part + b"\r\n\r\n", 0.6, body))
+    httpx_, other = await both([paused], stream=stream, timeout=httpx.Timeout(5.0, read=read))
+    assert other == httpx_
+    if read > 0.6:
+        assert httpx_.kind == "ok", httpx_
+    else:
+        assert httpx_.kind in ("APITimeoutError", "StreamError"), httpx_
+
+
 async def test_every_event_arrives_in_order_from_both() -> None:
     httpx_, aiohttp_ = await both([sse()], stream=True)
     assert httpx_.kind == aiohttp_.kind == "ok"
@@ -128,6 +147,23 @@ async def test_an_upstream_cookie_is_not_replayed(backend: HTTPBackend) -> None:
             await client.responses.create(model="m", input="x")
     assert len(server.requests) == 2
     assert "cookie" not in server.requests[1].headers
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_upstream_cookie_is_not_replayed_through_a_proxy(
+    backend: HTTPBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through an environment proxy (httptools hands those requests to httpx)."""
+    _only_http_proxy(monkeypatch)
+    first = whole("200 OK", RESPONSE, headers=[("set-cookie", "session=abc; Path=/")])
+    async with WireServer([first]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url.removesuffix("/v1"))
+        transport = HTTPTransport("http://upstream.invalid:8080/v1", api_key=KEY, http_backend=backend)
+        async with AsyncClient(transport=transport) as client:
+            await client.responses.create(model="m", input="x")
+            await client.responses.create(model="m", input="x")
+    assert len(proxy.requests) == 2
+    assert "cookie" not in proxy.requests[1].headers
 
 
 # -- status errors ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from openresponses.transports._h1 import HIGH_WATER
 from openresponses.transports._httptools import HttptoolsTransport
 from openresponses.transports.http import HTTPBackend, HTTPTransport
 
-from .wire import BACKENDS, KEY, RESPONSE, Reply, WireServer, head, settle, sse, whole
+from .wire import BACKENDS, EVENTS, KEY, RESPONSE, Reply, WireServer, head, settle, sse, whole
 
 _TIMEOUT = {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": 2.0}
 
@@ -198,3 +199,49 @@ def test_a_header_with_a_line_break_is_a_config_error(backend: HTTPBackend) -> N
         HTTPTransport("http://127.0.0.1:9/v1", http_backend=backend, headers={"x-team": "a\r\nx-evil: 1"})
     assert caught.value.key == "headers['x-team']"
     assert "line breaks" in str(caught.value) and "evil" not in str(caught.value)
+
+
+async def test_a_call_waiting_for_a_connection_fails_when_the_transport_closes() -> None:
+    held = Reply(
+        (head("200 OK", [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")]),), "hold"
+    )
+    async with WireServer([held, whole("200 OK", RESPONSE)]) as server:
+        transport = HttptoolsTransport(limits=httpx.Limits(max_connections=1))
+        first = await transport.handle_async_request(
+            httpx.Request(
+                "POST", server.base_url + "/responses", content=b"{}", extensions={"timeout": _TIMEOUT}
+            )
+        )
+        waiting = asyncio.create_task(
+            transport.fetch(server.base_url + "/responses", {}, b"{}", _TIMEOUT, error_limit=1024)
+        )
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # the one connection is taken
+        await transport.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await waiting
+        await first.aclose()
+        await server.wait_until_closed()
+    assert server.connections_opened == 1  # no connection was opened after aclose()
+
+
+async def test_a_streamed_reply_is_handed_over_at_its_head() -> None:
+    """A server sends the head at once and the first token later: the response (status, headers)
+    is there as soon as the head is (found: it waited for the first body bytes)."""
+    reply = sse()
+    head_part, _, body = reply.pieces[0].partition(b"\r\n\r\n")  # type: ignore[union-attr]
+    async with WireServer([Reply((head_part + b"\r\n\r\n", 0.5, body))]) as server:
+        transport = HttptoolsTransport()
+        try:
+            started = time.monotonic()
+            response = await transport.handle_async_request(
+                httpx.Request(
+                    "POST", server.base_url + "/responses", content=b"{}", extensions={"timeout": _TIMEOUT}
+                )
+            )
+            assert time.monotonic() - started < 0.4  # the head, not the body 0.5 s later
+            assert response.status_code == 200
+            assert await response.aread() == EVENTS  # then the body, whole
+            await response.aclose()
+        finally:
+            await transport.aclose()
