@@ -232,9 +232,11 @@ class Connection(asyncio.Protocol):
             line = "" if exchange.status else f": {first!r}"
             self._fail(httpx.RemoteProtocolError(f"malformed reply from the server ({exc}){line}"))
             return
-        if exchange._batch or exchange._done:
+        if exchange._done:
             exchange._wake()
-            if not exchange._whole and exchange._queued > HIGH_WATER and not self._paused:
+        elif exchange._batch and not exchange._whole:  # a whole body's reader waits for its end
+            exchange._wake()
+            if exchange._queued > HIGH_WATER and not self._paused:
                 self._paused = True
                 assert self.transport is not None
                 self.transport.pause_reading()
