@@ -197,7 +197,7 @@ async def test_an_untrusted_certificate_is_a_connection_error(backend: HTTPBacke
 def test_a_header_with_a_line_break_is_a_config_error(backend: HTTPBackend) -> None:
     with pytest.raises(ConfigError) as caught:
         HTTPTransport("http://127.0.0.1:9/v1", http_backend=backend, headers={"x-team": "a\r\nx-evil: 1"})
-    assert caught.value.key == "headers['x-team']"
+    assert caught.value.key == "headers['x-team']"  # as Provider(headers=...) names its own
     assert "line breaks" in str(caught.value) and "evil" not in str(caught.value)
 
 
