@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -28,9 +28,12 @@ class Pool:
     open at once (a wait for one is bounded by the ``pool`` timeout), ``max_keepalive_connections``
     idle, each idle at most ``keepalive_expiry`` seconds."""
 
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
+    def __init__(self, limits: httpx.Limits, ssl_context: Callable[[], ssl.SSLContext]) -> None:
         self._limits = limits
-        self._ssl = ssl_context
+        # Built at the first HTTPS connection: loading the certificate store takes ~30 ms, which
+        # a pool talking plain HTTP (a local server) need not pay on its first request.
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._idle_count = 0
         self._open: set[Connection] = set()
@@ -125,6 +128,8 @@ class Pool:
         connection = Connection(self, key)
         self._open.add(connection)
         tls = scheme == "https"
+        if tls and self._ssl is None:
+            self._ssl = self._make_ssl()
         try:
             await asyncio.wait_for(
                 self.loop.create_connection(

@@ -15,7 +15,6 @@ httpx client with ``trust_env``: proxies stay httpx's job.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -28,7 +27,15 @@ import httpx
 from .._extras import requires
 from ._h1 import Exchange, Origin, reply_headers, request_head
 from ._h1_pool import Pool
-from ._http_io import WholeReply, decoded_body, error_reply, streamed_response, url_basic, with_basic
+from ._http_io import (
+    WholeReply,
+    decoded_body,
+    error_reply,
+    read_capped,
+    streamed_response,
+    url_basic,
+    with_basic,
+)
 
 __all__ = ["HttptoolsTransport", "import_httptools"]
 
@@ -116,23 +123,25 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
             )
         return self._fallback
 
-    def _payload(self, route: _Route, headers: Mapping[str, str], content: bytes) -> bytes:
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("Cannot send a request, as the transport has been closed.")  # as httpx
+
+    def _payload(self, route: _Route, headers: Mapping[str, str], content: bytes) -> bytes:
+        self._check_open()
         assert route.origin is not None
         return request_head(route.origin, with_basic(headers, route.basic), len(content)) + content
 
     def _connections(self) -> Pool:
         if self._pool is None:
-            self._pool = Pool(self._limits, httpx.create_ssl_context())
+            self._pool = Pool(self._limits, httpx.create_ssl_context)
         return self._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` (a POST, as :class:`HTTPTransport` sends); the body streams."""
         route = self._route(str(request.url))
         if route.origin is None:
-            if self._closed:
-                raise RuntimeError("Cannot send a request, as the transport has been closed.")
+            self._check_open()
             return await self._client().send(request, stream=True)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in request.headers.raw}
         payload = self._payload(route, headers, request.content)
@@ -188,23 +197,14 @@ class HttptoolsTransport(httpx.AsyncBaseTransport):
         timeout: Mapping[str, float | None],
         error_limit: int,
     ) -> WholeReply:
-        if self._closed:
-            raise RuntimeError("Cannot send a request, as the transport has been closed.")
+        self._check_open()
         client = self._client()
         request = client.build_request("POST", url, headers=headers, content=content)
         request.extensions["timeout"] = dict(timeout)
         response = await client.send(request, stream=True)
         try:
             if response.status_code >= 300:
-                parts: list[bytes] = []
-                size = 0
-                with contextlib.suppress(httpx.HTTPError):  # a cut error body: what came of it
-                    async for chunk in response.aiter_bytes():
-                        parts.append(chunk)
-                        size += len(chunk)
-                        if size >= error_limit:
-                            break
-                body = b"".join(parts)[:error_limit]
+                body = await read_capped(response, error_limit)  # a cut error body: what came of it
             else:
                 try:
                     body = await response.aread()

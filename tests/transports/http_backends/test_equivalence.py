@@ -359,6 +359,23 @@ async def test_an_environment_proxy_is_used_by_both(stream: bool, monkeypatch: p
     assert seen["httpx"][2] is not None and seen["httpx"][2].startswith("Basic ")
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_an_error_through_an_environment_proxy_is_the_same(
+    stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_http_proxy(monkeypatch)
+    reply = whole("500 Internal Server Error", error_json("upstream broke", "server_error"))
+    seen = {}
+    for backend in BACKENDS:
+        async with WireServer([reply]) as proxy:
+            monkeypatch.setenv("HTTP_PROXY", proxy.base_url.removesuffix("/v1"))
+            transport = HTTPTransport("http://upstream.invalid:8080/v1", api_key=KEY, http_backend=backend)
+            async with AsyncClient(transport=transport) as client:
+                seen[backend] = await call(client, stream=stream)
+    assert seen["httpx"].kind == "InternalServerError", seen["httpx"]
+    assert seen["aiohttp"] == seen["httpx"] == seen["httptools"]
+
+
 @pytest.mark.filterwarnings("error::DeprecationWarning")
 async def test_an_authenticated_proxy_raises_no_deprecation_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     """aiohttp 3.14 deprecates ``proxy_auth=``: a warning per call (an error under ``-W error``)."""

@@ -245,3 +245,17 @@ async def test_a_streamed_reply_is_handed_over_at_its_head() -> None:
             await response.aclose()
         finally:
             await transport.aclose()
+
+
+async def test_plain_http_never_loads_the_certificate_store() -> None:
+    """Building the TLS context costs ~30 ms: a pool that only talks plain HTTP never pays it."""
+    async with WireServer([whole("200 OK", RESPONSE)]) as server:
+        transport = HttptoolsTransport()
+        try:
+            reply = await transport.fetch(
+                server.base_url + "/responses", {}, b"{}", _TIMEOUT, error_limit=1024
+            )
+            assert reply.status == 200
+            assert transport._pool is not None and transport._pool._ssl is None
+        finally:
+            await transport.aclose()
