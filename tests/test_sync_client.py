@@ -200,3 +200,25 @@ def server_wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached within 5 s"
         time.sleep(0.01)
+
+
+def test_a_client_dropped_without_close_stops_its_loop_and_connections() -> None:
+    """Found with LangChain's suites, which build a model (and its Client) per test and never
+    close it: each left a loop thread running and its keep-alive connection open."""
+    import gc
+
+    from openresponses.testing import ScriptedServer, text
+
+    with ScriptedServer(default=text("Hi")).run_in_thread() as server:
+        client = Client(base_url=server.base_url)
+        assert client.responses.create(model="m", input="x").output_text == "Hi"
+        runner = client._runner
+        assert runner is not None and runner.loop.is_running()
+        del client
+        gc.collect()
+        deadline = time.monotonic() + 5
+        while runner.loop.is_running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not runner.loop.is_running()
+        assert runner.closed
+        assert not [t for t in threading.enumerate() if t is runner._thread]

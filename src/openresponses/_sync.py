@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from ._client import AsyncClient, ClientClosedError, CompactParams, CreateParams
@@ -179,6 +180,16 @@ class Responses:
         )
 
 
+def _shutdown_later(runner: _LoopThread, aclose: Callable[[], Awaitable[None]]) -> None:
+    """A collected ``Client``'s loop, shut down as ``close()`` would, from a thread of its own:
+    a finalizer runs wherever garbage is collected, perhaps under the loop thread's lock."""
+    if runner.closed or runner.pid != os.getpid():
+        return
+    threading.Thread(
+        target=runner.shutdown, args=(aclose,), name="openresponses-sync-close", daemon=True
+    ).start()
+
+
 class Client:
     """Synchronous client: the same configuration, middleware and types as ``AsyncClient``.
 
@@ -265,6 +276,9 @@ class Client:
                     # After fork the parent's loop thread and pooled sockets are not ours.
                     self._async = self._factory()
                 runner = self._runner = _LoopThread()
+                # Dropped without close(): its loop thread and connections would live on.
+                finalizer = weakref.finalize(self, _shutdown_later, runner, self._async.aclose)
+                finalizer.atexit = False  # at exit the daemon thread simply ends
             return runner, self._async
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ docs/integrations/langchain.md.
 from __future__ import annotations
 
 import base64
+import gc
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +43,18 @@ PDF = (
 def server() -> Iterator[ImitatingServer]:
     with ImitatingServer().run_in_thread() as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def collect_the_suites_models() -> Iterator[None]:
+    """The suites build a model per test and never close it, so a model's async client is left
+    to the garbage collector with its connections (a known gap, docs/integrations/langchain.md).
+    Collected after each test, their ResourceWarnings stay this module's, not a failure of
+    whichever later test in this worker runs ``gc.collect()`` (tests/transports/http_backends)."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)
