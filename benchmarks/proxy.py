@@ -24,6 +24,7 @@ open-responses-server deltas + 4), so every figure is also given per upstream de
     python benchmarks/proxy.py                # 3 rounds, 500-delta streams (~4 min with both peers)
     python benchmarks/proxy.py --quick        # a smoke run (~1 min)
     python benchmarks/proxy.py --only ours    # ours alone (e.g. while profiling)
+    python benchmarks/proxy.py --floor        # + the no-work floor (_floor_proxy.py)
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _chat_upstream import MODEL, text
 from _loadgen import Conn, ProcessCPU, Reply, StreamCheck, check_stream, request_bytes
-from _peers import KEY, Server, Spec, installed, package_version, specs, upstream, workdir
+from _peers import KEY, Server, Spec, free_port, installed, package_version, specs, upstream, workdir
 
 PROMPT = [{"type": "message", "role": "user", "content": "Tell me a long story."}]
 TARGET_ADDED_P50_MS = 0.5
 TARGET_RATIO = 3.0
+FLOOR = "floor (uvicorn + bare app + our pool)"
+HERE = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -328,6 +331,8 @@ def report(results: list[dict[str, Any]], missing: list[str], args: argparse.Nam
         added = ours["p50_ms"] - direct["p50_ms"]
         verdict = "PASS" if added < TARGET_ADDED_P50_MS else "MISS"
         print(f"  ours added p50: {added:.3f} ms (target < {TARGET_ADDED_P50_MS} ms): {verdict}")
+        if (floor := by.get(FLOOR)) is not None and "p50_ms" in floor:
+            print(f"  {FLOOR} added p50: {floor['p50_ms'] - direct['p50_ms']:.3f} ms (no work at all)")
     for peer in ("open-responses-server", "litellm"):
         other = by.get(peer)
         if other is None or "seq_events_s" not in other:
@@ -366,6 +371,15 @@ def machine(servers: list[Spec]) -> str:
         versions = ", ".join(f"{d} {package_version(spec.python, d)}" for d in spec.versions)
         parts.append(f"{spec.name}: {versions}")
     return "\n  ".join(parts)
+
+
+def floor_spec(up_url: str) -> Spec:
+    """``_floor_proxy.py``: uvicorn + a bare ASGI app + our pool, no work (``--floor``)."""
+    port = free_port()
+    argv = [sys.executable, str(HERE / "_floor_proxy.py"), "--port", str(port), "--base-url", f"{up_url}/v1"]
+    return Spec(
+        FLOOR, argv, sys.executable, "uvicorn", port=port, versions=("uvicorn", "uvloop", "httptools")
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -416,6 +430,13 @@ def run(args: argparse.Namespace) -> None:
                             stream_only=spec.stream_only,
                         )
                     )
+                if args.floor:
+                    floor = floor_spec(up_url)
+                    print(f"starting {floor.name} on port {floor.port} ...", flush=True)
+                    server = Server(floor, base).__enter__()
+                    servers.append(server)
+                    plain = responses_requests(floor)[0]
+                    targets.append(Target(floor.name, floor.port, ProcessCPU(server.pid), plain))
                 asyncio.run(measure(targets, args, upstream_cpu))
             finally:
                 for server in servers:
@@ -463,6 +484,11 @@ def main() -> None:
         "--ours-command",
         help="run our proxy with this command instead of "
         "'python -m openresponses.proxies' (e.g. under cProfile); its flags are appended",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure _floor_proxy.py (uvicorn + a bare app + our pool: the no-work floor)",
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round, short phases")

@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from starlette.applications import Starlette
 
 from openresponses.proxies import ProxySettings, create_app_from_settings
+from openresponses.proxies._protocol import http_protocol
 
 SPEC_URI = "urn:openresponses:openapi"
 UPSTREAM_KEY = "sk-upstream-SECRET-0123456789"
@@ -102,13 +103,16 @@ def make_app(upstream_key: str) -> Callable[..., Starlette]:
 
 
 class Served:
-    """A uvicorn server running an app in a background thread, on a free loopback port."""
+    """A uvicorn server running an app in a background thread, on a free loopback port, with the
+    HTTP protocol ``openresponses proxy`` gives uvicorn (``proxies._protocol``)."""
 
     def __init__(self, app: Starlette) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, http=http_protocol(), lifespan="on", log_level="warning", timeout_graceful_shutdown=2
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

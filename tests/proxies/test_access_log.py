@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import signal
+import sys
 from typing import Any
 
 import httpx
 import pytest
 
-from openresponses.proxies._access import ACCESS_LOGGER, AccessLog
+from openresponses.proxies._access import ACCESS_LOGGER, AccessLog, _AccessHandler, configure_access_log
 from openresponses.testing.chat import ChatCompletionsServer, chat_text
 
 from .conftest import start_proxy
@@ -117,6 +119,66 @@ async def test_below_info_nothing_is_logged_and_other_scopes_pass_through() -> N
     assert await run(app, scope(), level=logging.WARNING) == []
     await AccessLog(app)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
     assert seen == ["http", "lifespan"]
+
+
+@pytest.mark.parametrize("colours", [False, True])
+def test_the_direct_line_is_exactly_the_formatters_line(colours: bool) -> None:
+    from uvicorn.logging import AccessFormatter
+
+    out = io.StringIO()
+    handler = _AccessHandler(out)
+    handler.fast_formatter = AccessFormatter(handler.fast_formatter._fmt, use_colors=colours)
+    handler.setFormatter(handler.fast_formatter)
+    cases = [
+        ("127.0.0.1:5555", "POST", "/v1/responses", "1.1", 200),
+        ("[::1]:80", "GET", "/v1/models?after=a%20b&x=%s", "1.0", 404),
+        ("10.0.0.1:1", "POST", "/v1/responses/\x00odd-ünïcode", "1.1", 499),  # no HTTP phrase
+        ("127.0.0.1:2", "POST", "/v1/responses", "1.1", 500),
+        ("127.0.0.1:3", "GET", "/health", "1.1", 200),  # a cached template again
+    ]
+    expected = ""
+    for client, method, path, version, status in cases:
+        assert handler.line(client, method, path, version, status)
+        record = logging.LogRecord(
+            ACCESS_LOGGER, logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d',
+            (client, method, path, version, status), None,
+        )  # fmt: skip
+        expected += handler.format(record) + "\n"
+    assert out.getvalue() == expected
+    assert ("\x1b[" in expected) is colours
+
+
+async def test_a_filter_or_handler_added_later_still_gets_a_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    logger = logging.getLogger(ACCESS_LOGGER)
+    saved = logger.handlers, logger.level, logger.propagate
+    configure_access_log("info")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def send(message: Any) -> None:
+        pass
+
+    seen: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        seen.append(record.getMessage())
+        return True
+
+    try:
+        await AccessLog(app)(scope(), None, send)  # type: ignore[arg-type]
+        assert out.getvalue().endswith('127.0.0.1:5555 - "POST /v1/responses HTTP/1.1" 200 OK\n')
+        assert seen == []
+        logger.addFilter(keep)
+        await AccessLog(app)(scope(), None, send)  # type: ignore[arg-type]
+        assert seen == ['127.0.0.1:5555 - "POST /v1/responses HTTP/1.1" 200']
+        assert out.getvalue().count("200 OK") == 2  # the record still reached the handler
+    finally:
+        logger.removeFilter(keep)
+        logger.handlers, logger.level, logger.propagate = saved
 
 
 async def stop(process: asyncio.subprocess.Process) -> tuple[int, str, str]:

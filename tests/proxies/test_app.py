@@ -418,3 +418,81 @@ async def test_only_safe_client_headers_are_forwarded(
     assert sent["idempotency-key"] == "idem-42"
     assert "cookie" not in sent and "x-api-key" not in sent
     assert sent["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+async def test_middleware_added_to_the_app_sees_the_responses_route(
+    scripted_server: ScriptedServer, make_app: MakeApp
+) -> None:
+    # POST /v1/responses skips Starlette's routing (change 19 in docs/performance.md): not once
+    # the app has middleware of its user's.
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    seen: list[str] = []
+
+    async def note(request: Any, call_next: Any) -> Any:
+        seen.append(f"{request.method} {request.url.path}")
+        return await call_next(request)
+
+    app = make_app(scripted_server.base_url)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=note)
+    scripted_server.push(text("Hi"))
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert reply.status_code == 200 and seen == ["POST /v1/responses"]
+
+
+async def test_an_exception_handler_added_to_the_app_is_used(
+    scripted_server: ScriptedServer, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+    from starlette.responses import PlainTextResponse
+
+    app = make_app(scripted_server.base_url)
+
+    async def broken(request: Any) -> Any:
+        raise LookupError("a bug")
+
+    async def mine(request: Any, exc: Exception) -> Any:
+        return PlainTextResponse("mine", status_code=503)
+
+    monkeypatch.setattr(app, "_create", broken)
+    monkeypatch.setattr(app.router.routes[2], "app", _route_app(broken))
+    app.add_exception_handler(LookupError, mine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert (reply.status_code, reply.text) == (503, "mine")
+
+
+def _route_app(endpoint: Any) -> Any:
+    from starlette.routing import request_response
+
+    return request_response(endpoint)
+
+
+async def test_an_error_escaping_the_handler_is_a_500_in_the_spec_shape(
+    scripted_server: ScriptedServer, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    app = make_app(scripted_server.base_url)
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app, "_create", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert reply.status_code == 500
+    assert reply.json()["error"]["type"] == "server_error"
+    with pytest.raises(RuntimeError, match="a bug"):  # re-raised for the server to log, as Starlette does
+        await app({"type": "http", "method": "POST", "path": "/v1/responses", "headers": []}, _nothing, _drop)
+
+
+async def _nothing() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _drop(message: Any) -> None:
+    pass

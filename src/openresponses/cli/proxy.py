@@ -221,10 +221,12 @@ def run_proxy(args: argparse.Namespace) -> int:
     # Printed once the socket listens: connections made from now on wait in the backlog.
     print(f"openresponses proxy listening on {_url(settings.host, port)}", flush=True)
     from ..proxies._access import AccessLog, configure_access_log
+    from ..proxies._protocol import http_protocol
 
     # uvicorn's access line is written before the reply's head: ours after the reply is sent.
     config = uvicorn.Config(
         AccessLog(app),
+        http=http_protocol(),
         log_level=args.log_level,
         lifespan="on",
         timeout_graceful_shutdown=10,
@@ -243,6 +245,7 @@ def run_proxy(args: argparse.Namespace) -> int:
 def _run_workers(uvicorn: Any, settings: Any) -> int:
     import asyncio
 
+    from ..proxies._protocol import http_protocol
     from ..proxies.upstream import build_upstream, per_process_warnings
 
     # Fail here, once, with a clear message, rather than in every worker; and say, once, what
@@ -262,6 +265,7 @@ def _run_workers(uvicorn: Any, settings: Any) -> int:
         _APP_FACTORY,
         factory=True,
         workers=settings.workers,
+        http=http_protocol(),
         log_level=settings.log_level,
         access_log=False,  # worker_app writes it, after each reply
         timeout_graceful_shutdown=10,

@@ -23,6 +23,7 @@ from .presets import PRESETS, Preset, get_preset
 from .settings import ProxySettings, StoreSpec, parse_store
 
 if TYPE_CHECKING:
+    from ._protocol import http_protocol
     from .app import create_app, create_app_from_env, create_app_from_settings
     from .compaction import SummaryCompaction
     from .upstream import Upstream, build_upstream
@@ -39,6 +40,7 @@ __all__ = [
     "create_app_from_env",
     "create_app_from_settings",
     "get_preset",
+    "http_protocol",
     "parse_store",
 ]
 
@@ -49,6 +51,7 @@ _LAZY = {
     "Upstream": "upstream",
     "build_upstream": "upstream",
     "SummaryCompaction": "compaction",
+    "http_protocol": "_protocol",
 }
 
 

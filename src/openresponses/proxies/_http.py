@@ -65,21 +65,15 @@ def authorized(headers: Mapping[str, str], key: bytes) -> bool:
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, at most ``limit`` bytes; ``BadBody`` (413 / 400) otherwise."""
-    too_large = ErrorReply(
-        413,
-        "invalid_request_error",
-        f"The request body is larger than the proxy's limit of {limit} bytes.",
-        "request_too_large",
-    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise BadBody(too_large)  # refused before reading a byte
+        raise BadBody(_too_large(limit))  # refused before reading a byte
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BadBody(too_large)
+            raise BadBody(_too_large(limit))
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
@@ -102,6 +96,15 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
             )
         )
     return data
+
+
+def _too_large(limit: int) -> ErrorReply:
+    return ErrorReply(
+        413,
+        "invalid_request_error",
+        f"The request body is larger than the proxy's limit of {limit} bytes.",
+        "request_too_large",
+    )
 
 
 @functools.cache
