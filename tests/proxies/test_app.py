@@ -444,8 +444,8 @@ async def test_middleware_added_to_the_app_sees_the_responses_route(
 async def test_an_exception_handler_added_to_the_app_is_used(
     scripted_server: ScriptedServer, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
     from starlette.responses import PlainTextResponse
+    from starlette.routing import request_response
 
     app = make_app(scripted_server.base_url)
 
@@ -456,24 +456,24 @@ async def test_an_exception_handler_added_to_the_app_is_used(
         return PlainTextResponse("mine", status_code=503)
 
     monkeypatch.setattr(app, "_create", broken)
-    monkeypatch.setattr(app.router.routes[2], "app", _route_app(broken))
+    monkeypatch.setattr(app.router.routes[2], "app", request_response(broken))
     app.add_exception_handler(LookupError, mine)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
-        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    reply = await _post_unraised(app)
     assert (reply.status_code, reply.text) == (503, "mine")
 
 
-def _route_app(endpoint: Any) -> Any:
-    from starlette.routing import request_response
+async def _post_unraised(app: Any) -> Any:
+    """``POST /v1/responses`` in process; an exception the app re-raises is not re-raised here."""
+    import httpx
 
-    return request_response(endpoint)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+        return await client.post("/v1/responses", json={"model": "m", "input": "x"})
 
 
 async def test_an_error_escaping_the_handler_is_a_500_in_the_spec_shape(
     scripted_server: ScriptedServer, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
 
     app = make_app(scripted_server.base_url)
 
@@ -481,9 +481,7 @@ async def test_an_error_escaping_the_handler_is_a_500_in_the_spec_shape(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(app, "_create", broken)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
-        reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    reply = await _post_unraised(app)
     assert reply.status_code == 500
     assert reply.json()["error"]["type"] == "server_error"
     with pytest.raises(RuntimeError, match="a bug"):  # re-raised for the server to log, as Starlette does
