@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     ("script", "flags"),
-    [("proxy.py", ("--peers-python", "--quick", "--floor")), ("proxy_inprocess.py", ("--instructions",))],
+    [
+        ("proxy.py", ("--peers-python", "--quick", "--floor")),
+        ("proxy_inprocess.py", ("--instructions",)),
+        ("proxy_paired.py", ("--a", "--b", "--rounds")),
+    ],
 )
 def test_benchmark_help_runs(script: str, flags: tuple[str, ...]) -> None:
     result = subprocess.run(
