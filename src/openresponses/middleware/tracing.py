@@ -172,8 +172,10 @@ class _CallTrace:
                     attrs[key] = value
         model = request.model
         name = f"{operation_name(request)} {model}" if model else operation_name(request)
-        self.started = time.perf_counter()
         self.span: Span = owner._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        # After the span has its start time: time to first chunk is then never longer than the
+        # span (starting a span costs tens of µs, which a sub-millisecond call would notice).
+        self.started = time.perf_counter()
         self.pending: dict[str, AttrValue] = {}
         self.breakers: dict[str, str] = {}
         self.retries = 0
@@ -338,10 +340,10 @@ class _AttemptTrace:
         attrs.update(call.pending)
         call.pending = {}
         name = f"attempt {number} {provider}" if provider else f"attempt {number}"
-        self.started = time.perf_counter()
         self.span: Span = call._owner._tracer.start_span(
             name, context=trace.set_span_in_context(call.span), attributes=attrs
         )
+        self.started = time.perf_counter()  # after the span's start time, as the call's
         self.stream: StreamTrace | None = None
         self.ended = False
         call.last_target = self.target
