@@ -32,6 +32,7 @@ __all__ = [
     "count_events",
     "dechunk",
     "request_bytes",
+    "sequential",
 ]
 
 _TERMINATOR = b"\r\n0\r\n\r\n"
@@ -143,6 +144,23 @@ class Conn(asyncio.Protocol):
         """Close the connection."""
         if self.transport is not None:
             self.transport.close()
+
+
+async def sequential(port: int, request: bytes, count: int) -> tuple[list[float], list[int]]:
+    """``count`` sequential ``request``s on one keep-alive connection to ``port``: the seconds
+    each took, and the statuses of those not answered 200."""
+    conn = await Conn.open("127.0.0.1", port)
+    seconds, failed = [], []
+    try:
+        for _ in range(count):
+            start = time.perf_counter()
+            reply = await conn.send(request)
+            seconds.append(time.perf_counter() - start)
+            if reply.status != 200:
+                failed.append(reply.status)
+    finally:
+        conn.close()
+    return seconds, failed
 
 
 def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool, int]:

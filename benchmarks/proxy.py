@@ -46,7 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _chat_upstream import MODEL, text
-from _loadgen import Conn, ProcessCPU, Reply, StreamCheck, check_stream, request_bytes
+from _loadgen import Conn, ProcessCPU, Reply, StreamCheck, check_stream, request_bytes, sequential
 from _peers import KEY, Server, Spec, free_port, installed, package_version, specs, upstream, workdir
 
 PROMPT = [{"type": "message", "role": "user", "content": "Tell me a long story."}]
@@ -90,18 +90,9 @@ def responses_requests(spec: Spec) -> tuple[bytes, bytes]:
 
 async def latency(target: Target, n: int) -> list[float]:
     """``n`` sequential non-stream requests on one connection; seconds each."""
-    conn = await Conn.open("127.0.0.1", target.port)
-    out = []
-    try:
-        for _ in range(n):
-            start = time.perf_counter()
-            reply = await conn.send(target.plain)
-            out.append(time.perf_counter() - start)
-            if reply.status != 200:
-                target.errors.append(f"non-stream status {reply.status}")
-    finally:
-        conn.close()
-    return out
+    seconds, failed = await sequential(target.port, target.plain, n)
+    target.errors += [f"non-stream status {status}" for status in failed]
+    return seconds
 
 
 async def streaming(

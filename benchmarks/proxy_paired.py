@@ -19,16 +19,14 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _chat_upstream import MODEL
-from _loadgen import Conn, ProcessCPU, request_bytes
+from _loadgen import ProcessCPU, request_bytes, sequential
 from _peers import KEY, Server, Spec, free_port, upstream, workdir
-
-PROMPT = [{"type": "message", "role": "user", "content": "Tell me a long story."}]
+from proxy import PROMPT
 
 
 def proxy_spec(name: str, source: str, upstream_url: str) -> Spec:
@@ -44,18 +42,10 @@ def proxy_spec(name: str, source: str, upstream_url: str) -> Spec:
 
 async def latencies(port: int, request: bytes, count: int) -> list[float]:
     """``count`` sequential requests on one keep-alive connection; seconds each."""
-    conn = await Conn.open("127.0.0.1", port)
-    out = []
-    try:
-        for _ in range(count):
-            start = time.perf_counter()
-            reply = await conn.send(request)
-            out.append(time.perf_counter() - start)
-            if reply.status != 200:
-                raise RuntimeError(f"port {port} answered {reply.status}")
-    finally:
-        conn.close()
-    return out
+    seconds, failed = await sequential(port, request, count)
+    if failed:
+        raise RuntimeError(f"port {port} answered {failed[0]}")
+    return seconds
 
 
 async def measure(targets: list[tuple[str, int, bytes, ProcessCPU]], rounds: int, count: int) -> None:

@@ -24,8 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.applications import Starlette
 
-from openresponses.proxies import ProxySettings, create_app_from_settings
-from openresponses.proxies._protocol import http_protocol
+from openresponses.proxies import ProxySettings, create_app_from_settings, http_protocol
 
 SPEC_URI = "urn:openresponses:openapi"
 UPSTREAM_KEY = "sk-upstream-SECRET-0123456789"
@@ -104,7 +103,7 @@ def make_app(upstream_key: str) -> Callable[..., Starlette]:
 
 class Served:
     """A uvicorn server running an app in a background thread, on a free loopback port, with the
-    HTTP protocol ``openresponses proxy`` gives uvicorn (``proxies._protocol``)."""
+    HTTP protocol ``openresponses proxy`` gives uvicorn (``http_protocol()``)."""
 
     def __init__(self, app: Starlette) -> None:
         self.sock = socket.socket()

@@ -474,7 +474,6 @@ async def _post_unraised(app: Any) -> Any:
 async def test_an_error_escaping_the_handler_is_a_500_in_the_spec_shape(
     scripted_server: ScriptedServer, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     app = make_app(scripted_server.base_url)
 
     async def broken(request: Any) -> Any:
