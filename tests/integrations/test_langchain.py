@@ -300,6 +300,92 @@ def test_sync_client_serves_sync_and_async_calls() -> None:
         assert asyncio.run(model.ainvoke("Hi")).text == "Hi"  # LangChain's executor, off the loop
 
 
+def _recording_clients(model: ChatOpenResponses, monkeypatch: pytest.MonkeyPatch) -> list[AsyncClient]:
+    """The async clients ``model`` builds for itself, as it builds them."""
+    built: list[AsyncClient] = []
+    make = model._new_async
+
+    def recorded() -> AsyncClient:
+        built.append(make())
+        return built[-1]
+
+    monkeypatch.setattr(model, "_new_async", recorded)
+    return built
+
+
+def test_each_asyncio_run_closes_the_client_it_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import gc
+    import warnings
+
+    uvloop = pytest.importorskip("uvloop")  # the proxy extra's loop: the same hooks
+    with ScriptedServer(default=text("Hi")).run_in_thread() as server:
+        model = ChatOpenResponses(model="m", base_url=server.base_url)
+        built = _recording_clients(model, monkeypatch)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for run in (asyncio.run, asyncio.run, uvloop.run, asyncio.run):
+                assert run(model.ainvoke("Hi")).text == "Hi"
+            gc.collect()
+        # One client per loop, each closed as its loop shut down: nothing left open or held.
+        assert len(built) == 4 and all(client.is_closed for client in built)
+        assert len(model._own_async) == 0
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+
+
+def test_a_loop_closed_by_hand_is_let_go_and_aclose_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import gc
+    import warnings
+
+    with ScriptedServer(default=text("Hi")).run_in_thread() as server:
+        model = ChatOpenResponses(model="m", base_url=server.base_url)
+        built = _recording_clients(model, monkeypatch)
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(model.ainvoke("Hi"))
+            assert len(model._own_async) == 1
+        finally:
+            loop.close()  # no shutdown_asyncgens: the client is left to the garbage collector
+
+        async def twice_then_close() -> None:
+            await model.ainvoke("Hi")
+            await model.ainvoke("Hi")  # the same client on the same loop
+            assert len(built) == 2 and len(model._own_async) == 1  # the closed loop's entry dropped
+            await model.aclose()
+            assert built[1].is_closed and len(model._own_async) == 0
+            await model.ainvoke("Hi")  # a fresh one after aclose()
+            assert len(built) == 3
+
+        asyncio.run(twice_then_close())
+        assert built[2].is_closed  # closed by the loop's shutdown
+        assert not built[0].is_closed  # the hand-closed loop's: nobody could close it on its loop
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            built.clear()
+            del loop
+            gc.collect()  # nothing holds it any more: collected, its socket closed by Python
+        assert any(issubclass(w.category, ResourceWarning) for w in caught)
+
+
+async def test_a_dropped_model_closes_its_client_on_the_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import gc
+
+    async with ScriptedServer(default=text("Hi")) as server:
+        model = ChatOpenResponses(model="m", base_url=server.base_url)
+        built = _recording_clients(model, monkeypatch)
+        await model.ainvoke("Hi")
+        monkeypatch.undo()  # the patch holds the model
+        del model
+        gc.collect()
+        for _ in range(50):  # the loop runs the generator's finally as a task
+            if built[0].is_closed:
+                break
+            await asyncio.sleep(0.01)
+        assert built[0].is_closed
+
+
 def test_api_key_is_never_shown() -> None:
     model = ChatOpenResponses(model="m", base_url="http://127.0.0.1:9/v1", api_key="sk-secret-123")
     assert "sk-secret-123" not in repr(model) and "sk-secret-123" not in str(model.model_dump())

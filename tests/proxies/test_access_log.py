@@ -74,6 +74,21 @@ async def test_the_line_comes_after_the_whole_reply() -> None:
     ]
 
 
+async def test_the_target_is_uvicorns_with_or_without_raw_path() -> None:
+    """ASGI makes ``raw_path`` optional; uvicorn's helper needs it since 0.55 (a KeyError once)."""
+    from uvicorn.protocols.utils import get_path_with_query_string
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    bare = scope(path="/v1/a b", query=b"x=1")  # no raw_path: the path, quoted
+    assert (await run(app, bare))[-1] == ("log", '127.0.0.1:5555 - "POST /v1/a%20b?x=1 HTTP/1.1" 200')
+    with_raw = dict(bare, raw_path=b"/v1/a%20b")  # as uvicorn builds it: its own helper's text
+    expected = get_path_with_query_string(with_raw)  # type: ignore[arg-type]
+    assert (await run(app, with_raw))[-1] == ("log", f'127.0.0.1:5555 - "POST {expected} HTTP/1.1" 200')
+
+
 async def test_a_stream_is_logged_once_when_it_ends() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})

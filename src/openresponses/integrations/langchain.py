@@ -22,9 +22,7 @@ docs/integrations/langchain.md.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,6 +55,7 @@ from ._langchain_output import PROVIDER_TAG, ChunkBuilder, text_of
 from ._langchain_structured import JSON_MODE_FORMAT as JSON_MODE_FORMAT
 from ._langchain_structured import structured_output
 from ._langchain_tools import to_tool, to_tool_choice
+from ._loop_clients import LoopClients
 
 if TYPE_CHECKING:
     from .._pipeline import Request
@@ -116,9 +115,7 @@ class ChatOpenResponses(BaseChatModel):
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _own_sync: Client | None = PrivateAttr(default=None)
-    _own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = PrivateAttr(
-        default_factory=weakref.WeakKeyDictionary
-    )
+    _own_async: LoopClients = PrivateAttr(default_factory=LoopClients)
 
     @model_validator(mode="after")
     def _check_source(self) -> ChatOpenResponses:
@@ -203,17 +200,14 @@ class ChatOpenResponses(BaseChatModel):
             return self.client
         if self.sync_client is not None:
             return None
-        # One client per event loop: an httpx pool cannot move between loops (two asyncio.run()s).
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._own_async.get(loop)
-            if client is None:
-                if self.config is not None:
-                    client = AsyncClient.from_config(self.config, chain=self.chain)
-                else:
-                    client = AsyncClient(**self._client_options())
-                self._own_async[loop] = client
-            return client
+        # One client per event loop (an httpx pool cannot move between loops: two asyncio.run()s),
+        # closed when its loop shuts down.
+        return self._own_async.get(self._new_async)
+
+    def _new_async(self) -> AsyncClient:
+        if self.config is not None:
+            return AsyncClient.from_config(self.config, chain=self.chain)
+        return AsyncClient(**self._client_options())
 
     def _sync(self) -> Client:
         if self.sync_client is not None:
@@ -240,12 +234,10 @@ class ChatOpenResponses(BaseChatModel):
             own.close()
 
     async def aclose(self) -> None:
-        """Close the clients this model built: the sync one, and the async one of this loop."""
+        """Close the clients this model built: the sync one, and the async one of this loop (each
+        loop's is also closed when that loop shuts down, e.g. at the end of ``asyncio.run``)."""
         self.close()
-        with self._lock:
-            own = self._own_async.pop(asyncio.get_running_loop(), None)
-        if own is not None:
-            await own.aclose()
+        await self._own_async.aclose_current()
 
     # -- the request --------------------------------------------------------------------------------
 

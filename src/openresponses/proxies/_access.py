@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string  # uvicorn's own line
@@ -121,7 +122,7 @@ class AccessLog:
                 '%s - "%s %s HTTP/%s" %d',
                 get_client_addr(scope),  # type: ignore[arg-type]
                 scope["method"],
-                get_path_with_query_string(scope),  # type: ignore[arg-type]
+                _target(scope),
                 scope["http_version"],
                 code,
             )
@@ -141,6 +142,18 @@ class AccessLog:
                 log()  # no complete reply (an error, a client gone): still one line
 
 
+def _target(scope: Scope) -> str:
+    """The request target as uvicorn's own access line shows it, for any ASGI scope.
+
+    uvicorn's helper reads ``raw_path`` since 0.55 (``path`` before), which ASGI makes optional
+    (another server, a test, an app calling ours): without it, the line shows ``path`` quoted,
+    as uvicorn's helper did before 0.55, rather than failing.
+    """
+    if scope.get("raw_path") is None:
+        scope = {**scope, "raw_path": quote(scope["path"]).encode("ascii")}
+    return get_path_with_query_string(scope)  # type: ignore[arg-type]
+
+
 def _fast_line(scope: Scope, code: Any) -> bool:
     """Write the access line through :meth:`_AccessHandler.line` when the logger is still set up
     as ``configure_access_log`` left it (else ``False``: the caller logs a record, so handlers
@@ -155,7 +168,7 @@ def _fast_line(scope: Scope, code: Any) -> bool:
         and handler.line(
             get_client_addr(scope),  # type: ignore[arg-type]
             scope["method"],
-            get_path_with_query_string(scope),  # type: ignore[arg-type]
+            _target(scope),
             scope["http_version"],
             code,
         )
