@@ -386,6 +386,25 @@ async def test_a_dropped_model_closes_its_client_on_the_running_loop(monkeypatch
         assert built[0].is_closed
 
 
+async def test_a_loop_that_tracks_no_async_generators_still_closes_on_aclose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    async with ScriptedServer(default=text("Hi")) as server:
+        model = ChatOpenResponses(model="m", base_url=server.base_url)
+        built = _recording_clients(model, monkeypatch)
+        hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=None, finalizer=None)  # as a loop without the protocol
+        try:
+            await model.ainvoke("Hi")
+        finally:
+            sys.set_asyncgen_hooks(*hooks)
+        assert not built[0].is_closed
+        await model.aclose()
+        assert built[0].is_closed and len(model._own_async) == 0
+
+
 def test_api_key_is_never_shown() -> None:
     model = ChatOpenResponses(model="m", base_url="http://127.0.0.1:9/v1", api_key="sk-secret-123")
     assert "sk-secret-123" not in repr(model) and "sk-secret-123" not in str(model.model_dump())

@@ -10,21 +10,25 @@ loop, so even a ``WeakKeyDictionary`` never dropped the entry (one loop and one 
 Each client is tied to its loop by an async generator that the loop tracks (the standard
 ``sys.set_asyncgen_hooks`` protocol, which asyncio and uvloop implement): ``loop.shutdown_asyncgens()``,
 which ``asyncio.run`` and ``uvloop.run`` call before closing the loop, runs its ``finally``, which
-closes the client on that loop. A loop closed without it (``loop.close()`` alone) leaves the
-client to the garbage collector, as before; its entry is dropped the next time the mapping is
-used, so nothing keeps that loop alive.
+closes the client on that loop (a loop that does not track async generators gets no closer: its
+client is closed by ``aclose()`` or left to the garbage collector). A loop closed without it
+(``loop.close()`` alone) leaves the client to the garbage collector, as before; its entry is
+dropped the next time the mapping is used, so nothing keeps that loop alive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import AsyncGenerator, Callable
 
 from .._client import AsyncClient
 
 __all__ = ["LoopClients"]
+
+_Closer = AsyncGenerator[None, None]
 
 
 class LoopClients:
@@ -34,7 +38,7 @@ class LoopClients:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._clients: dict[asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[AsyncClient, _Closer | None]] = {}
 
     def get(self, make: Callable[[], AsyncClient]) -> AsyncClient:
         """The running loop's client, built with ``make()`` on first use (call from a coroutine)."""
@@ -46,11 +50,13 @@ class LoopClients:
             if entry is not None:
                 return entry[0]
             client = make()
-            closer = _close_with_loop(client, self, loop)
-            # __anext__() registers the generator with the running loop (its firstiter hook);
-            # driving it to its yield now (it never suspends) means its finally will run.
-            with contextlib.suppress(StopIteration):
-                closer.__anext__().send(None)
+            closer: _Closer | None = None
+            if sys.get_asyncgen_hooks().firstiter is not None:  # the loop tracks async generators
+                closer = _close_with_loop(client, self, loop)
+                # __anext__() registers the generator with the running loop (its firstiter hook);
+                # driving it to its yield now (it never suspends) means its finally will run.
+                with contextlib.suppress(StopIteration):
+                    closer.__anext__().send(None)
             self._clients[loop] = (client, closer)
             return client
 
@@ -58,8 +64,13 @@ class LoopClients:
         """Close the running loop's client, if one was built."""
         with self._lock:
             entry = self._clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[1].aclose()  # its finally closes the client
+        if entry is None:
+            return
+        client, closer = entry
+        if closer is not None:
+            await closer.aclose()  # its finally closes the client
+        else:
+            await client.aclose()
 
     def _forget(self, loop: asyncio.AbstractEventLoop, client: AsyncClient) -> None:
         with self._lock:
