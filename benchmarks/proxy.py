@@ -332,15 +332,14 @@ def report(results: list[dict[str, Any]], missing: list[str], args: argparse.Nam
         print(f"  ours added p50: {added:.3f} ms (target < {TARGET_ADDED_P50_MS} ms): {verdict}")
         if (floor := by.get(FLOOR)) is not None and "p50_ms" in floor:
             print(f"  {FLOOR} added p50: {floor['p50_ms'] - direct['p50_ms']:.3f} ms (no work at all)")
-    if direct is not None and (scale := yardstick(by, direct)) is not None:
-        factor, parts = scale
-        added = ours["p50_ms"] - direct["p50_ms"]
-        print(
-            f"  this machine vs the issue's reference machine: {factor:.2f}x as slow (the peers in this "
-            f"run over the issue's figures: {parts});\n  ours added p50 scaled to the reference "
-            f"machine ≈ {added / factor:.3f} ms (an estimate, not a measurement: the verdict above "
-            "is this machine's own figure)"
-        )
+        if (scale := yardstick(by, direct)) is not None:
+            factor, parts = scale
+            print(
+                f"  this machine vs the issue's reference machine: {factor:.2f}x as slow (the peers in "
+                f"this run over the issue's figures: {parts});\n  ours added p50 scaled to the reference "
+                f"machine ≈ {added / factor:.3f} ms (an estimate, not a measurement: the verdict above "
+                "is this machine's own figure)"
+            )
     for peer in ("open-responses-server", "litellm"):
         other = by.get(peer)
         if other is None or "seq_events_s" not in other:
