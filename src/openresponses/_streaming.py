@@ -22,7 +22,8 @@ delivered raises :class:`StreamInterrupted`; one that ends without a terminal ev
 Split by concept, every name still importable from here: this module holds ``EventStream``'s
 state, middleware API and iteration; its receiving side (source pulls, ``limit()``'s one timer) is
 the base class in ``_stream_source``, how it ends (failures, ``on_end``, release) the one in
-``_stream_end``; ``AsyncResponseStream`` is in ``_response_stream``.
+``_stream_end``, how layers rewrite it in place (``patch_responses``, ``before_terminal``,
+``mirror``) the one in ``_stream_rewrite``; ``AsyncResponseStream`` is in ``_response_stream``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from typing import Any, TypeVar
 from ._accumulate import DELTA_TYPES, Accumulator
 from ._response_stream import AsyncResponseStream
 from ._response_stream import _stamp as _stamp
-from ._stream_end import OnEnd, StreamEnd, _StreamEnding
-from ._stream_source import _RESPONSES as _RESPONSES
+from ._stream_end import OnEnd, StreamEnd
+from ._stream_rewrite import BeforeTerminal, _StreamRewriting
 from ._stream_source import _WATCHED as _WATCHED
 from ._stream_source import _watch_fired as _watch_fired
 from .types import Response, StreamEvent
@@ -66,12 +67,11 @@ _SUCCESS = _TERMINAL - {"response.failed"}
 
 
 OnEvent = Callable[[StreamEvent], None]
-BeforeTerminal = Callable[[StreamEvent, "EventStream"], Awaitable[None]]
 Source = AsyncIterator[Sequence[StreamEvent]]
 R = TypeVar("R")
 
 
-class EventStream(_StreamEnding):
+class EventStream(_StreamRewriting):
     """An async iterator of typed events over a source of event batches.
 
     ``source`` yields lists of events (one list per network chunk, so a sync bridge or a
@@ -83,7 +83,6 @@ class EventStream(_StreamEnding):
 
     __slots__ = (
         "__weakref__",
-        "_before_terminal",
         "_on_delta",
         "_on_event",
         "_tapped",
@@ -189,72 +188,6 @@ class EventStream(_StreamEnding):
             self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
         self._limited = self._first_event is not None or self._idle is not None or self._deadline is not None
         return self
-
-    def patch_responses(self, patch: Callable[[StreamEvent], StreamEvent]) -> EventStream:
-        """Replace every lifecycle and terminal event (the ones carrying ``response``) by
-        ``patch(event)`` as it is received, before the accumulator and any tap see it. Returns
-        this stream.
-
-        For a layer that rewrites what the caller's copy of the response says (``Stateful``:
-        ``previous_response_id``, ``store``) without wrapping the stream in another one (a
-        generator hop, a batch copy and a second accumulation per network chunk). Events
-        already buffered are patched too, and event taps would see the patched events, so it
-        needs a stream that is ``patchable``: ``RuntimeError`` otherwise (wrap the stream then).
-        ``on_end`` taps get the patched response in ``StreamEnd.response``. Patches installed
-        one after another apply in that order.
-        """
-        if not self.patchable:
-            raise RuntimeError(
-                "patch_responses: only before the first event is delivered, before any event tap, on a "
-                "stream that is not mirroring another (wrap the stream instead)"
-            )
-        previous = self._patch
-        if previous is not None:
-            first = previous
-
-            def patch_both(event: StreamEvent) -> StreamEvent:
-                return patch(first(event))
-
-            self._patch = patch_both
-        else:
-            self._patch = patch
-        buffer = self._buffer
-        for position, event in enumerate(buffer):
-            if event.type in _RESPONSES:
-                patched = buffer[position] = patch(event)
-                # The accumulator took the original: a response event only sets what the
-                # response is (its base or its final state), so feeding the patched one replaces it.
-                self._acc.feed(patched)
-        return self
-
-    @property
-    def patchable(self) -> bool:
-        """Whether ``patch_responses`` may be called: nothing delivered yet, no event tap
-        installed (it would see the patched events instead of the upstream's), and the stream
-        feeds its own accumulator (not ``mirroring``)."""
-        return not self.delivered and not self._tapped and self._feeds and not self._ended
-
-    def before_terminal(self, hook: BeforeTerminal) -> EventStream:
-        """``await hook(event, stream)`` before a successful end is handed over. Returns this stream.
-
-        Runs once, when the consumer reaches ``response.completed`` or ``response.incomplete``,
-        before any tap sees it and before the stream ends; never for a failure or for a stream
-        that is cut, closed or dropped before its end. ``stream.snapshot()`` is then the final
-        response. For a layer that must finish something first: ``Stateful`` writes the
-        response to its store, so that once a caller has seen ``completed`` any process sharing
-        the store can continue the chain. Errors are logged and swallowed, as for taps;
-        cancellation propagates (the terminal event stays undelivered).
-        """
-        self._before_terminal.append(hook)
-        return self
-
-    async def _run_before_terminal(self, event: StreamEvent) -> None:
-        hooks, self._before_terminal = self._before_terminal, []
-        for hook in hooks:
-            try:
-                await hook(event, self)
-            except Exception:
-                logger.exception("before_terminal hook %r failed", hook)
 
     async def prime(self) -> None:
         """Pull events until a content event (or the end) is buffered, raising any failure.
@@ -435,26 +368,6 @@ class EventStream(_StreamEnding):
                 callback(event)
             except Exception:
                 logger.exception("stream tap %r failed", callback)
-
-    def mirror(self, inner: EventStream) -> EventStream:
-        """Share ``inner``'s accumulator instead of feeding one. Returns this stream.
-
-        For a wrapper whose source yields ``inner.next_batch()`` batches unchanged (Failover
-        before any recovery): each event is accumulated once and batches need no scan.
-        :meth:`own_accumulator` ends it, before the source yields anything else.
-        """
-        self._acc = inner._acc
-        self._feeds = False
-        return self
-
-    @property
-    def mirroring(self) -> bool:
-        """Whether this stream's accumulator is fed by the stream it mirrors."""
-        return not self._feeds
-
-    def own_accumulator(self) -> None:
-        """Feed the (shared) accumulator from now on: the stream it mirrored has ended."""
-        self._feeds = True
 
 
 async def committed(reply: R) -> R:
