@@ -28,11 +28,25 @@ import pybreaker
 
 from ._pybreaker_compat import redis_key
 
-__all__ = ["FallbackStorage", "RedisStorage"]
+__all__ = ["FallbackStorage", "RedisStorage", "redis_client"]
 
 logger = logging.getLogger("openresponses")
 
 T = TypeVar("T")
+
+
+def redis_client(url: str, timeout: float) -> Any:
+    """A Redis client for breaker state at ``url``: ``timeout`` seconds per socket operation and
+    no retries, so a dead or hung Redis is noticed in one timeout, after which
+    :class:`FallbackStorage` stops asking it (retrying is its job, in the background)."""
+    import redis as redis_lib  # the caller checked the extra (``requires``)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis_lib.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
+
 
 # Set ``opened_at`` only if newer, in one round trip (CircuitRedisStorage does it with WATCH).
 _SET_IF_GREATER = """

@@ -4,6 +4,8 @@ from, how long to wait, and how many retries the client may afford.
 :func:`decide` is the one retryability rule: it answers (retry this provider?, fail over to the
 next?) for any error, and Retry, Failover and the breaker read its verdict. docs/resilience.md
 prints the table it implements; tests/middleware/test_policy_table.py checks every row.
+:func:`reached_upstream` and :func:`provider_fault` are the breaker's rule: which failures say
+anything about a provider's health, and which of those count against it.
 
 Everything here is sans-I/O: pure functions over errors, and a thread-safe :class:`RetryBudget`
 (no ``await`` inside its lock, so the sync client's background loop and any thread can share one).
@@ -48,6 +50,9 @@ __all__ = [
     "is_content_policy",
     "is_context_length",
     "is_transient",
+    "not_a_provider_fault",
+    "provider_fault",
+    "reached_upstream",
     "reason_of",
 ]
 
@@ -156,6 +161,35 @@ def decide(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES)
     if isinstance(exc, AllProvidersFailed):
         return Verdict(any(decide(inner, statuses).retry for inner in exc.exceptions), True, reason)
     return Verdict(False, False, reason)
+
+
+# Errors born of the upstream's reply, or of its absence: the only ones that say anything about
+# the provider's health. Everything else was raised here, before or instead of the call.
+_UPSTREAM_ERRORS = (APIConnectionError, APIStatusError, StreamError, ProtocolError)
+
+
+def reached_upstream(exc: BaseException) -> bool:
+    """Whether ``exc`` is a verdict on the provider at all (the breaker's rule: else the call
+    counts neither way)."""
+    if isinstance(exc, AllProvidersFailed):  # a nested Failover: judge by what its attempts met
+        return any(reached_upstream(inner) for inner in exc.exceptions)
+    return isinstance(exc, _UPSTREAM_ERRORS)
+
+
+def provider_fault(exc: BaseException) -> bool:
+    """An upstream failure a circuit breaker counts (pybreaker treats the rest as successes)."""
+    if isinstance(exc, AllProvidersFailed):
+        return any(provider_fault(inner) for inner in exc.exceptions)
+    if not isinstance(exc, _UPSTREAM_ERRORS):
+        return False
+    if isinstance(exc, ResponseFailedError) and not exc.retryable:
+        return False  # the provider reported a problem with the request (e.g. invalid_request)
+    return not (is_client_error(exc) or is_content_policy(exc))
+
+
+def not_a_provider_fault(exc: BaseException) -> bool:
+    """``not provider_fault(exc)``: the breaker's exclusion predicate for pybreaker."""
+    return not provider_fault(exc)
 
 
 def is_transient(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES) -> bool:

@@ -14,6 +14,7 @@ fine), and an error raised locally before or instead of the call (a ``TypeError`
 header, a ``RequestValidationError``, a rejection by another layer) counts neither way. A stream
 counts as a success at its commit point (first content event); a failure after that
 (``StreamInterrupted``, a ``response.failed`` mid-stream) counts as a failure.
+The rule is ``_policy.reached_upstream`` and ``_policy.provider_fault``, beside the retry rule.
 """
 
 from __future__ import annotations
@@ -36,19 +37,11 @@ with requires("CircuitBreaker", "resilience"):
     import pybreaker
 
 from .._decisions import BreakerChanged, BreakerRejected
-from .._errors import (
-    AllProvidersFailed,
-    APIConnectionError,
-    APIStatusError,
-    CircuitOpenError,
-    ProtocolError,
-    ResponseFailedError,
-    StreamError,
-)
+from .._errors import CircuitOpenError
 from .._pipeline import Handler, Reply, Request
 from .._streaming import EventStream, StreamEnd, committed
-from ._breaker_storage import FallbackStorage, RedisStorage
-from ._policy import is_client_error, is_content_policy
+from ._breaker_storage import FallbackStorage, RedisStorage, redis_client
+from ._policy import not_a_provider_fault, reached_upstream
 from ._pybreaker_compat import exclusive, record_failure, record_success
 
 __all__ = ["CircuitBreaker"]
@@ -57,33 +50,7 @@ logger = logging.getLogger("openresponses")
 
 Exclusion = type[BaseException] | Callable[[BaseException], bool]
 
-# Errors born of the upstream's reply, or of its absence: the only ones that say anything about
-# the provider's health. Everything else was raised here, before or instead of the call.
-_UPSTREAM_ERRORS = (APIConnectionError, APIStatusError, StreamError, ProtocolError)
-
 _WORKERS = 4  # per breaker; its steps are serialised by its lock anyway
-
-
-def _reached_upstream(exc: BaseException) -> bool:
-    """Whether ``exc`` is a verdict on the provider at all (else the call counts neither way)."""
-    if isinstance(exc, AllProvidersFailed):  # a nested Failover: judge by what its attempts met
-        return any(_reached_upstream(inner) for inner in exc.exceptions)
-    return isinstance(exc, _UPSTREAM_ERRORS)
-
-
-def _provider_fault(exc: BaseException) -> bool:
-    """An upstream failure worth counting (pybreaker treats the rest as successes)."""
-    if isinstance(exc, AllProvidersFailed):
-        return any(_provider_fault(inner) for inner in exc.exceptions)
-    if not isinstance(exc, _UPSTREAM_ERRORS):
-        return False
-    if isinstance(exc, ResponseFailedError) and not exc.retryable:
-        return False  # the provider reported a problem with the request (e.g. invalid_request)
-    return not (is_client_error(exc) or is_content_policy(exc))
-
-
-def _not_a_provider_fault(exc: BaseException) -> bool:
-    return not _provider_fault(exc)
 
 
 def _log_failed_step(future: Future[None]) -> None:
@@ -160,7 +127,7 @@ class CircuitBreaker:
         self.namespace = namespace
         self.redis_timeout = redis_timeout
         self.redis_retry_after = redis_retry_after
-        self._exclude: list[Exclusion] = [_not_a_provider_fault, *exclude]
+        self._exclude: list[Exclusion] = [not_a_provider_fault, *exclude]
         self._listeners = list(listeners)
         if redis_url is not None and importlib.util.find_spec("redis") is None:
             # At construction, not at the first call: a missing package is not a Redis outage.
@@ -231,18 +198,7 @@ class CircuitBreaker:
         client = self._redis
         if client is None and self._redis_url is not None:
             with requires("CircuitBreaker(redis_url=...)", "resilience"):
-                import redis as redis_lib
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-            # Short timeouts and no retries: a dead or hung Redis is noticed in one timeout, after
-            # which FallbackStorage stops asking it (retrying is its job, in the background).
-            client = redis_lib.Redis.from_url(
-                self._redis_url,
-                socket_timeout=self.redis_timeout,
-                socket_connect_timeout=self.redis_timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
+                client = redis_client(self._redis_url, self.redis_timeout)
         if client is None:
             return None
         return RedisStorage(client, f"{self.namespace}:{name}")
@@ -370,7 +326,7 @@ class CircuitBreaker:
             self._report(request)
 
     def _failure(self, request: Request, exc: BaseException, probe: bool) -> None:
-        if not _reached_upstream(exc):  # raised locally (a caller's mistake, a bug): no verdict
+        if not reached_upstream(exc):  # raised locally (a caller's mistake, a bug): no verdict
             self._release(probe)
             return
         with self._lock:
