@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from openresponses import AsyncClient, ResponseFailedError
+from openresponses import (
+    APIStatusError,
+    AsyncClient,
+    EventStream,
+    Handler,
+    Provider,
+    Reply,
+    Request,
+    ResponseFailedError,
+)
 from openresponses.proxies import ProxySettings, create_app_from_settings
 from openresponses.testing import assert_valid_stream
 from openresponses.testing.chat import (
@@ -176,6 +185,64 @@ async def test_huggingface_key_stays_in_the_proxy(
     assert "reasoning_effort" not in sent.body  # listed as dropped by the preset
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "fake-model"
     assert chat_upstream.requests[-1].headers["authorization"] == f"Bearer {HF_KEY}"
+
+
+async def test_a_key_echoed_in_the_request_id_header_stays_in_the_proxy(
+    chat_upstream: ChatCompletionsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server may echo the caller's credential anywhere, the request id header included; the
+    # proxy passes that id back (x-upstream-request-id) and the attempt span records it.
+    key = "sk-echoed-REQUESTID-0123456789"
+    monkeypatch.setenv("ECHO_UPSTREAM_KEY", key)
+    echoed = {"x-request-id": f"req-{key}"}
+    chat_upstream.push(
+        chat_status(429, retry_after=0, headers=echoed),
+        chat_status(429, retry_after=0, headers=echoed),
+        chat_text("ok", headers=echoed),
+        chat_text("ok", headers=echoed),
+    )
+    settings = ProxySettings(
+        preset="vllm", base_url=chat_upstream.base_url, model="m", upstream_api_key_env="ECHO_UPSTREAM_KEY"
+    )
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        failed = await client.post("/v1/responses", json={"input": "x"})
+        fine = await client.post("/v1/responses", json={"input": "x"})
+        streamed = await client.post("/v1/responses", json={"input": "x", "stream": True})
+    assert failed.status_code == 429 and fine.status_code == 200 and streamed.status_code == 200
+    assert failed.headers["x-upstream-request-id"].startswith("req-[redacted]")
+    for reply in (failed, fine, streamed):
+        assert key not in reply.text and key not in str(reply.headers)
+    assert chat_upstream.requests[0].headers["authorization"] == f"Bearer {key}"  # it was sent
+
+
+async def test_the_in_process_adapter_cleans_the_request_id_too(chat_upstream: ChatCompletionsServer) -> None:
+    key = "sk-echoed-INPROCESS-0123456789"
+    echoed = {"x-request-id": f"req-{key}"}
+    chat_upstream.push(
+        chat_text("ok", headers=echoed), chat_status(400, headers=echoed), chat_text("s", headers=echoed)
+    )
+    seen: list[str | None] = []
+
+    async def record(request: Request, call_next: Handler) -> Reply:
+        reply = await call_next(request)
+        if isinstance(reply, EventStream):
+            seen.append(reply.request_id)  # what Tracing puts on the attempt span
+        return reply
+
+    provider = Provider(
+        "vllm", base_url=chat_upstream.base_url, adapter="chat-completions", api_key=key, middleware=[record]
+    )
+    async with AsyncClient(endpoint=provider) as client:
+        reply = await client.responses.create(model="m", input="x")
+        with pytest.raises(APIStatusError) as info:
+            await client.responses.create(model="m", input="x")
+        async with client.responses.stream(model="m", input="x") as stream:
+            async for _ in stream:
+                pass
+    assert reply.request_id is not None and reply.request_id.startswith("req-[redacted]")
+    assert info.value.request_id is not None and info.value.request_id.startswith("req-[redacted]")
+    assert key not in repr(info.value) and key not in str(info.value.headers)
+    assert len(seen) == 1 and seen[0] is not None and seen[0].startswith("req-[redacted]")
 
 
 async def test_models_passthrough_errors(chat_upstream: ChatCompletionsServer) -> None:

@@ -257,7 +257,7 @@ class HTTPTransport:
                 provider=provider,
                 release=response.aclose,
             )
-            stream.request_id = self._request_id(response.headers)
+            stream.request_id = self._request_id(response.headers, redactor)
             return stream
         try:
             body = await response.aread()
@@ -313,15 +313,16 @@ class HTTPTransport:
         if isinstance(result, Response):
             if result.error is not None:
                 result.error = redactor.value(result.error)  # a failed response's server text
-            result._request_id = self._request_id(headers)
+            result._request_id = self._request_id(headers, redactor)
         return result
 
-    def _request_id(self, headers: Mapping[str, str]) -> str | None:
-        """The upstream's request id: the dialect's vendor header, else ``x-request-id``."""
+    def _request_id(self, headers: Mapping[str, str], redactor: Redactor) -> str | None:
+        """The upstream's request id: the dialect's vendor header, else ``x-request-id``; cleaned
+        of this call's credentials before it is cut (a server may echo a key there)."""
         for name in self._id_headers:
             value = headers.get(name)
             if isinstance(value, str) and value:
-                return value[:200]
+                return redactor.message(value)[:200]
         return None
 
     def _parts(self, request: Request) -> tuple[str, dict[str, str], bytes, httpx.Timeout]:
