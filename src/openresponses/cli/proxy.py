@@ -67,6 +67,8 @@ def add_proxy_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..proxies.settings import DEFAULT_STORE_TTL
+
     up = parser.add_argument_group("upstream")
     up.add_argument("--preset", help="openrouter, openai, ollama, lmstudio, huggingface, vllm, llamacpp")
     up.add_argument("--config", help="a client TOML file (providers and chains) instead of a preset")
@@ -86,6 +88,19 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--store",
         default="auto",
         help="auto | memory | none | sqlite:PATH | redis://HOST:PORT/DB (default auto)",
+    )
+    serve.add_argument(
+        "--store-ttl",
+        type=_seconds,
+        default=DEFAULT_STORE_TTL,
+        metavar="SECONDS",
+        help="how long a stored response is kept (default 2592000: 30 days; none: until evicted)",
+    )
+    serve.add_argument(
+        "--store-max-entries",
+        type=int,
+        metavar="N",
+        help="most responses kept (memory: least recently used go first, default 10000; sqlite: oldest)",
     )
     serve.add_argument(
         "--cache",
@@ -144,6 +159,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         upstream_api_key_env=args.upstream_api_key_env,
         api_key_env=args.api_key_env,
         store=args.store,
+        store_ttl=args.store_ttl,
+        store_max_entries=args.store_max_entries,
         redis_url=args.redis_url,
         cache=args.cache,
         max_body_bytes=args.max_body,

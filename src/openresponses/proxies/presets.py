@@ -152,6 +152,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     # TGI ignores reasoning_effort: listed as dropped rather than sent for nothing.
                     "reasoning_effort": False,
                     "drop_unsupported": frozenset({"reasoning.effort"}),
+                    "json_schema_style": "tgi",  # response_format.value: OpenAI's json_schema key is rejected
                 },
                 description="Hugging Face Text Generation Inference (TGI) Messages API",
             ),

@@ -22,9 +22,18 @@ from .presets import Api, Preset, get_preset
 if TYPE_CHECKING:
     from ..transports.http import HTTPBackend
 
-__all__ = ["DEFAULT_MAX_BODY", "ENV_SETTINGS", "ProxySettings", "StoreSpec", "parse_store"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_STORE_TTL",
+    "ENV_SETTINGS",
+    "ProxySettings",
+    "StoreSpec",
+    "parse_store",
+]
 
 ENV_SETTINGS = "OPENRESPONSES_PROXY_SETTINGS"
+#: How long the proxy keeps a stored response by default: 30 days, as OpenAI keeps them.
+DEFAULT_STORE_TTL = 30 * 86400.0
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _APIS = ("responses", "chat-completions")
 _HTTP_BACKENDS = ("auto", "httptools", "aiohttp", "httpx")
@@ -87,7 +96,11 @@ class ProxySettings:
     ``model`` override the preset; ``upstream_api_key_env`` its key variable. ``api_key_env``
     names the variable holding the key *clients* must send (``Authorization: Bearer``; unset:
     no inbound auth). ``store`` is ``auto`` (memory, except in front of a native Responses
-    upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL.
+    upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL;
+    ``store_ttl`` how long it keeps a response (seconds; default 30 days, as OpenAI keeps stored
+    responses; ``None``: until evicted) and ``store_max_entries`` how many (memory and SQLite:
+    the least recently used go first; ``None``: 10,000 in memory, no limit in SQLite; Redis is
+    bounded by the TTL and its own ``maxmemory`` policy).
     ``redis_url`` is the Redis that workers and hosts share: the response store when ``store``
     is ``auto`` (where a store is needed), and the state of every circuit breaker of a
     ``config`` file that names no ``redis_url`` of its own. ``cache`` turns on the semantic cache
@@ -108,6 +121,8 @@ class ProxySettings:
     upstream_api_key_env: str | None = None
     api_key_env: str | None = None
     store: str = "auto"
+    store_ttl: float | None = DEFAULT_STORE_TTL
+    store_max_entries: int | None = None
     redis_url: str | None = None
     cache: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -181,6 +196,13 @@ class ProxySettings:
             raise ConfigError("--chain needs --config", key="--chain")
         if self.api is not None and self.api not in _APIS:
             raise ConfigError(f"expected one of {', '.join(_APIS)}, got {self.api!r}", key="--api")
+        preset = self.preset_object
+        if self.api is not None and preset is not None and preset.api not in _APIS and self.api != preset.api:
+            raise ConfigError(
+                f"--preset {preset.name} speaks its vendor's own API ({preset.api}); --api applies to "
+                "the Chat Completions and Responses presets",
+                key="--api",
+            )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
                 f"expected a redis://, rediss:// or unix:// URL, got {_redact_url(self.redis_url)!r}",
@@ -231,6 +253,17 @@ class ProxySettings:
                     key="--cache",
                 )
         spec = self.store_spec()
+        if self.store_ttl is not None and not self.store_ttl > 0:
+            raise ConfigError(f"must be > 0 seconds or none, got {self.store_ttl!r}", key="--store-ttl")
+        if self.store_max_entries is not None:
+            if self.store_max_entries < 1:
+                raise ConfigError(f"must be >= 1, got {self.store_max_entries}", key="--store-max-entries")
+            if spec.kind == "redis":
+                raise ConfigError(
+                    "a Redis store is bounded by --store-ttl and the server's maxmemory policy, "
+                    "not by a count",
+                    key="--store-max-entries",
+                )
         if self.workers > 1 and spec.kind == "memory":  # "none" keeps nothing, so nothing to share
             raise ConfigError(
                 f"--workers {self.workers} needs a store the workers share: --store sqlite:PATH or "

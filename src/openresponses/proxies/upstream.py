@@ -63,24 +63,25 @@ class Upstream:
                 await self.models.aclose()
 
 
-def open_store(spec: StoreSpec) -> Any:
-    """The ``ResponseStore`` for a ``--store`` value (``None`` for ``none``)."""
+def open_store(spec: StoreSpec, *, ttl: float | None = None, max_entries: int | None = None) -> Any:
+    """The ``ResponseStore`` for a ``--store`` value (``None`` for ``none``), bounded by ``ttl``
+    seconds and ``max_entries`` (``None``: the store's own default)."""
     from ..store import MemoryStore, SQLiteStore
 
     if spec.kind == "none":
         return None
     if spec.kind == "memory":
-        return MemoryStore()
+        return MemoryStore(ttl=ttl) if max_entries is None else MemoryStore(ttl=ttl, max_entries=max_entries)
     if spec.kind == "sqlite":
         assert spec.target is not None
-        return SQLiteStore(spec.target)
+        return SQLiteStore(spec.target, ttl=ttl, max_entries=max_entries)
     try:
         from ..store import RedisStore
     except ImportError as exc:
         raise ConfigError(
-            f"--store {spec} needs redis: pip install 'openresponses-python[cache]' ({exc})", key="--store"
+            f"--store {spec} needs redis: pip install 'openresponses-python[store]' ({exc})", key="--store"
         ) from None
-    return RedisStore(spec.target)
+    return RedisStore(spec.target, ttl=ttl)
 
 
 def _env_key(name: str | None) -> str | None:
@@ -143,7 +144,7 @@ def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> 
                 key="--trace",
             ) from None
         stack.append(Tracing())
-    store = open_store(settings.store_spec())
+    store = open_store(settings.store_spec(), ttl=settings.store_ttl, max_entries=settings.store_max_entries)
     if store is not None:
         from ..middleware.stateful import Stateful
 
