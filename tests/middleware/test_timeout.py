@@ -45,6 +45,27 @@ async def test_total_bounds_a_non_streaming_call(recorder: Any) -> None:
     assert "total timeout of 0.15s" in str(info.value)
 
 
+@bounded
+async def test_non_stream_bounds_only_non_streaming_calls() -> None:
+    # A whole answer arrives at once: first_event and idle cannot see a hung upstream there.
+    layer = Timeout(first_event=5.0, idle=5.0, non_stream=0.2)
+    async with (
+        ScriptedServer([SILENT, text("streamed late", first_event_delay=0.5)]) as server,
+        AsyncClient(base_url=server.base_url, middleware=[layer]) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as info:
+            await client.responses.create(model="m", input="x")
+        assert time.monotonic() - started < 2.0
+        assert info.value.which == "total" and info.value.limit == 0.2
+        async with client.responses.stream(model="m", input="x") as stream:
+            final = await stream.get_final_response()
+    assert final.output_text == "streamed late"  # 0.5 s to the first event: past non_stream, allowed
+    assert "non_stream=0.2" in repr(layer)
+    with pytest.raises(ValueError, match="non_stream"):
+        Timeout(non_stream=0)
+
+
 async def test_first_event_counts_from_the_first_content_event_not_response_created() -> None:
     # Lifecycle events arrive at once, then the server stalls before the first delta.
     async with ScriptedServer([text("late", first_event_delay=2.0)]) as server:

@@ -174,11 +174,23 @@ async def test_default_stack_order() -> None:
         assert [type(layer) for layer in layers] == [Tracing, Stateful, SummaryCompaction, Timeout, Retry]
         timeout = layers[3]
         assert isinstance(timeout, Timeout)
-        assert (timeout.first_event, timeout.idle, timeout.total) == (60.0, 300.0, None)
+        assert (timeout.first_event, timeout.idle, timeout.non_stream, timeout.total) == (
+            60.0,
+            300.0,
+            300.0,
+            None,
+        )
     finally:
         await upstream.aclose()
     bare = build_upstream(
-        ProxySettings(preset="ollama", store="none", retries=1, first_event_timeout=None, idle_timeout=None)
+        ProxySettings(
+            preset="ollama",
+            store="none",
+            retries=1,
+            first_event_timeout=None,
+            idle_timeout=None,
+            non_stream_timeout=None,
+        )
     )
     try:
         assert [type(layer) for layer in bare.client.middleware] == [SummaryCompaction]

@@ -135,6 +135,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--total-timeout", type=_seconds, default=None, help="seconds per call (default none)"
     )
     limits.add_argument(
+        "--non-stream-timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds a non-streamed call may take in all, retries included (default 300)",
+    )
+    limits.add_argument(
         "--retries", type=int, default=2, help="attempts per call, first included (default 2)"
     )
     limits.add_argument(
@@ -167,6 +173,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         first_event_timeout=args.first_event_timeout,
         idle_timeout=args.idle_timeout,
         total_timeout=args.total_timeout,
+        non_stream_timeout=args.non_stream_timeout,
         retries=args.retries,
         http_backend=args.http_backend,
         trace=args.trace,

@@ -28,9 +28,10 @@ __all__ = ["Timeout"]
 class Timeout:
     """Middleware: bound a call in time.
 
-    - non-streaming call: ``total`` bounds the whole call (``first_event`` and ``idle`` do
-      not apply: there are no events, and a long answer is legitimately silent until it is
-      complete; without ``total`` only the transport's read timeout bounds it);
+    - non-streaming call: ``total`` and ``non_stream`` (whichever is sooner) bound the whole
+      call, reported as ``which="total"`` (``first_event`` and ``idle`` do not apply: there are
+      no events, and a long answer is legitimately silent until it is complete; without either
+      only the transport's read timeout bounds it, 600 s by default);
     - streaming call: obtaining the stream *and its first content event* is bounded by
       ``first_event`` and ``total`` (whichever is sooner; the stream is primed here, so the
       error is a clean ``APITimeoutError``), then the stream is limited to ``total`` overall;
@@ -53,20 +54,30 @@ class Timeout:
         Provider("a", base_url=url, middleware=[Timeout(first_event=5, idle=30)])
     """
 
-    __slots__ = ("first_event", "idle", "total")
+    __slots__ = ("first_event", "idle", "non_stream", "total")
 
     def __init__(
-        self, total: float | None = None, *, first_event: float | None = None, idle: float | None = None
+        self,
+        total: float | None = None,
+        *,
+        first_event: float | None = None,
+        idle: float | None = None,
+        non_stream: float | None = None,
     ) -> None:
-        for name, value in (("total", total), ("first_event", first_event), ("idle", idle)):
+        limits = (("total", total), ("first_event", first_event), ("idle", idle), ("non_stream", non_stream))
+        for name, value in limits:
             if value is not None and value <= 0:
                 raise ValueError(f"Timeout.{name} must be > 0 seconds, got {value!r}")
         self.total = total
         self.first_event = first_event
         self.idle = idle
+        self.non_stream = non_stream
 
     def __repr__(self) -> str:
-        return f"Timeout(total={self.total}, first_event={self.first_event}, idle={self.idle})"
+        return (
+            f"Timeout(total={self.total}, first_event={self.first_event}, idle={self.idle}, "
+            f"non_stream={self.non_stream})"
+        )
 
     async def __call__(self, request: Request, call_next: Handler, /) -> Reply:
         context = request.context
@@ -79,6 +90,10 @@ class Timeout:
         which, limit = "total", self.total
         if request.stream and self.first_event is not None and (limit is None or self.first_event < limit):
             which, limit = "first_event", self.first_event
+        elif (
+            not request.stream and self.non_stream is not None and (limit is None or self.non_stream < limit)
+        ):
+            limit = self.non_stream  # reported as "total": the whole call, as it is for this call
         # idle bounds every silence of an upstream; the innermost layer making attempts enforces
         # it per attempt (the wait for headers included): see _silence.
         silence = None

@@ -106,7 +106,10 @@ class ProxySettings:
     ``config`` file that names no ``redis_url`` of its own. ``cache`` turns on the semantic cache
     (``memory``, ``sqlite:PATH`` or a redis URL; ``None``: no cache), answering with an
     ``X-Cache-Status`` header.
-    Timeouts are seconds (``None``: no limit); ``retries`` counts attempts per call (1: none).
+    Timeouts are seconds (``None``: no limit): ``first_event`` and ``idle`` bound streams,
+    ``non_stream`` a whole non-streamed call (its answer arrives at once, so nothing else can
+    tell a hung upstream from a long answer), ``total`` any call; ``retries`` counts attempts
+    per call (1: none).
     ``http_backend`` is the HTTP client the upstream calls go through: ``auto`` (httptools when
     installed, as the ``proxy`` extra does; else aiohttp; else httpx), ``httptools``,
     ``aiohttp`` or ``httpx``.
@@ -129,6 +132,7 @@ class ProxySettings:
     first_event_timeout: float | None = 60.0
     idle_timeout: float | None = 300.0
     total_timeout: float | None = None
+    non_stream_timeout: float | None = 300.0
     retries: int = 2
     http_backend: str = "auto"
     trace: bool = False
@@ -216,6 +220,7 @@ class ProxySettings:
             ("--first-event-timeout", self.first_event_timeout),
             ("--idle-timeout", self.idle_timeout),
             ("--total-timeout", self.total_timeout),
+            ("--non-stream-timeout", self.non_stream_timeout),
         ):
             if timeout is not None and timeout <= 0:
                 raise ConfigError(f"must be > 0 seconds, got {timeout!r}", key=flag)

@@ -159,10 +159,14 @@ def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> 
         from .compaction import SummaryCompaction
 
         stack.append(SummaryCompaction())
-    if settings.first_event_timeout or settings.idle_timeout or settings.total_timeout:
+    limits = (settings.first_event_timeout, settings.idle_timeout, settings.total_timeout)
+    if any(limits) or settings.non_stream_timeout:
         stack.append(
             Timeout(
-                settings.total_timeout, first_event=settings.first_event_timeout, idle=settings.idle_timeout
+                settings.total_timeout,
+                first_event=settings.first_event_timeout,
+                idle=settings.idle_timeout,
+                non_stream=settings.non_stream_timeout,
             )
         )
     if retries and settings.retries > 1:

@@ -1,5 +1,6 @@
-"""The proxy's response store is bounded: a TTL (30 days by default, ``--store-ttl``) and, in
-memory and SQLite, a count (``--store-max-entries``), on every kind of store it opens."""
+"""The proxy's bounds: its response store's (a TTL, 30 days by default, ``--store-ttl``, and in
+memory and SQLite a count, ``--store-max-entries``, on every kind of store it opens) and a
+non-streamed call's time (``--non-stream-timeout``); ``--api`` against a vendor preset."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from openresponses import ConfigError
 from openresponses.cli import main
 from openresponses.proxies import ProxySettings, create_app_from_settings
 from openresponses.proxies.settings import DEFAULT_STORE_TTL
-from openresponses.testing.chat import ChatCompletionsServer, chat_text
+from openresponses.testing.chat import ChatCompletionsServer, chat_stall, chat_text
 
 from .conftest import asgi_client
 
@@ -130,3 +131,37 @@ def test_api_cannot_change_a_vendor_presets_protocol() -> None:
     with pytest.raises(ConfigError):
         ProxySettings(preset="gemini", api="responses").validate()
     ProxySettings(preset="lmstudio", api="responses").validate()  # a chat preset may switch
+
+
+# -- a non-streamed call has its own bound: its answer arrives at once -----------------------------
+
+
+async def test_a_silent_upstream_gives_a_non_streamed_call_a_504(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # Without this bound only the HTTP read timeout (600 s) and the retries would end it.
+    chat_upstream.push(chat_stall(0), chat_stall(0))
+    app = create_app_from_settings(settings(chat_upstream, non_stream_timeout=0.3, store="none"))
+    async with asgi_client(app) as client:
+        started = time.monotonic()
+        reply = await client.post("/v1/responses", json={"input": "Hi"})
+        elapsed = time.monotonic() - started
+    assert reply.status_code == 504 and reply.json()["error"]["code"] == "upstream_timeout"
+    assert elapsed < 3.0, elapsed  # 0.3 s for the whole call, retries included (10x margin)
+
+
+async def test_the_non_stream_bound_leaves_streams_to_first_event_and_idle(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    chat_upstream.push(chat_text("slow but streaming", first_chunk_delay=0.6))
+    app = create_app_from_settings(settings(chat_upstream, non_stream_timeout=0.2, store="none"))
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"input": "Hi", "stream": True})
+    assert reply.status_code == 200 and "response.completed" in reply.text
+
+
+def test_the_non_stream_timeout_flag() -> None:
+    assert ProxySettings(preset="ollama").non_stream_timeout == 300.0
+    with pytest.raises(ConfigError) as info:
+        ProxySettings(preset="ollama", non_stream_timeout=0.0).validate()
+    assert info.value.key == "--non-stream-timeout"
