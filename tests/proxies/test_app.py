@@ -402,6 +402,53 @@ providers = ["primary", "backup"]
     assert ok.status_code == 200 and len(ok.json()) == RESPONSE_KEYS
 
 
+async def test_every_breaker_of_a_chain_open_is_a_503_with_retry_after(
+    tmp_path: Path, upstream_key: str, validate_spec: Validate
+) -> None:
+    config = tmp_path / "proxy.toml"
+    config.write_text(
+        """
+retry = false
+[circuit_breaker]
+fail_max = 1
+reset_timeout = 30.0
+[providers.primary]
+base_url = "http://127.0.0.1:9/v1"
+[providers.backup]
+base_url = "http://127.0.0.1:9/v1"
+[chains.main]
+providers = ["primary", "backup"]
+"""
+    )
+    app = create_app_from_settings(ProxySettings(config=str(config)))
+    async with asgi_client(app) as client:
+        tripped = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+        rejected = await client.post("/v1/responses", json={"model": "m", "input": "x"})
+    assert tripped.status_code == 502  # both unreachable: each breaker opens
+    assert rejected.status_code == 503, rejected.text
+    error = rejected.json()["error"]
+    validate_spec("ErrorPayload", error)
+    assert error["code"] == "circuit_open" and "'primary'" in error["message"]
+    assert 0 < int(rejected.headers["retry-after"]) <= 30
+
+
+async def test_a_failing_response_store_is_a_503_not_a_500(
+    scripted_server: ScriptedServer, validate_spec: Validate
+) -> None:
+    # A Redis store nobody answers on (the CLI refuses to start with it: see test_cli).
+    settings = ProxySettings(
+        preset="vllm", api="responses", base_url=scripted_server.base_url, store="redis://127.0.0.1:9/0"
+    )
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        body = {"model": "m", "input": "x", "previous_response_id": "resp_1"}
+        reply = await client.post("/v1/responses", json=body)
+    assert reply.status_code == 503
+    error = reply.json()["error"]
+    validate_spec("ErrorPayload", error)
+    assert error["code"] == "store_unavailable"
+    assert scripted_server.requests == []
+
+
 async def test_only_safe_client_headers_are_forwarded(
     scripted_server: ScriptedServer, make_app: MakeApp
 ) -> None:

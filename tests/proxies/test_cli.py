@@ -193,3 +193,25 @@ async def test_the_listening_socket_gets_tcp_nodelay_on_accepted_connections() -
             await asyncio.sleep(0.01)
         writer.close()
     assert seen and seen[0] != 0
+
+
+def test_an_unusable_store_stops_start_up_naming_the_flag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "responses.db"
+    assert main(["proxy", "--preset", "ollama", "--store", f"sqlite:{missing}", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--store" in err and "cannot be used" in err and len(err.strip().splitlines()) == 1
+    assert main(["proxy", "--preset", "ollama", "--redis-url", "redis://:pw-SECRET@127.0.0.1:9/0"]) == 2
+    err = capsys.readouterr().err
+    assert "--redis-url" in err and "cannot be used" in err and "pw-SECRET" not in err
+
+
+def test_listening_beyond_loopback_without_an_inbound_key_warns() -> None:
+    from openresponses.proxies import ProxySettings
+    from openresponses.proxies.upstream import exposure_warnings
+
+    assert exposure_warnings(ProxySettings(preset="ollama")) == []
+    assert exposure_warnings(ProxySettings(preset="ollama", host="0.0.0.0", api_key_env="K")) == []
+    (line,) = exposure_warnings(ProxySettings(preset="ollama", host="0.0.0.0"))
+    assert "--api-key-env" in line and "0.0.0.0" in line

@@ -225,6 +225,11 @@ def run_proxy(args: argparse.Namespace) -> int:
     _configure_logging(args.log_level)
     try:
         settings = settings_from_args(args)
+        from ..proxies.upstream import check_store, exposure_warnings
+
+        check_store(settings)
+        for line in exposure_warnings(settings):
+            logging.getLogger("openresponses.proxy").warning("%s", line)
         if settings.workers > 1:
             return _run_workers(uvicorn, settings)
         from ..proxies.app import create_app_from_settings

@@ -172,8 +172,8 @@ class Stateful:
             await self.store.put(StoredResponse.from_response(response, history))
         except Exception as exc:  # the answer is good: losing its record must not lose the answer
             logger.warning(
-                "openresponses.Stateful: could not store response %s (%s: %s); continuing from it "
-                "with previous_response_id will fail with previous_response_not_found.",
+                "openresponses.Stateful: could not store response %s (%s: %s); a continuation from "
+                "it (previous_response_id) will not find it.",
                 response.id,
                 type(exc).__name__,
                 exc,

@@ -29,6 +29,7 @@ from .._errors import (
 )
 from .._redact import MIN_SECRET_LENGTH as MIN_SECRET_LENGTH  # re-exported: proxies.upstream
 from .._redact import Redactor as SharedRedactor
+from ..store._base import StoreError
 
 __all__ = ["ErrorReply", "Redactor", "describe", "error_body", "type_for_status"]
 
@@ -94,6 +95,8 @@ def describe(exc: BaseException, body: Any = None) -> ErrorReply:
     if isinstance(exc, AllProvidersFailed):
         if len(exc.exceptions) == 1:
             return describe(exc.exceptions[0])  # a one-provider chain: its own error is the answer
+        if all(isinstance(e, CircuitOpenError) for e in exc.exceptions):
+            return _all_open([e for e in exc.exceptions if isinstance(e, CircuitOpenError)])
         attempts = "; ".join(f"[{getattr(e, 'provider', None) or '?'}] {_short(e)}" for e in exc.exceptions)
         return ErrorReply(502, "server_error", f"All providers failed: {attempts}.", "all_providers_failed")
     if isinstance(exc, RequestValidationError):
@@ -128,7 +131,25 @@ def describe(exc: BaseException, body: Any = None) -> ErrorReply:
         )
     if isinstance(exc, APIConnectionError):
         return ErrorReply(502, "server_error", f"Could not reach the upstream: {exc}", "upstream_unreachable")
+    if isinstance(exc, StoreError):  # the response store (previous_response_id) failed on read
+        return ErrorReply(
+            503, "server_error", "The proxy's response store is unavailable; try again.", "store_unavailable"
+        )
     return ErrorReply(500, "server_error", "The proxy failed to handle the request.", "internal_error")
+
+
+def _all_open(errors: list[CircuitOpenError]) -> ErrorReply:
+    """Every provider of the chain failing fast: a 503 with the soonest reopening as Retry-After."""
+    known = [e.reopens_in for e in errors if e.reopens_in is not None]
+    headers = {"retry-after": str(max(1, round(min(known))))} if known else {}
+    names = ", ".join(repr(e.provider) for e in errors)
+    return ErrorReply(
+        503,
+        "server_error",
+        f"The circuit breakers of every provider are open ({names}).",
+        "circuit_open",
+        headers=headers,
+    )
 
 
 def _short(exc: BaseException) -> str:

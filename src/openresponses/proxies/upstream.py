@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from .._pipeline import Handler, Middleware
     from ..transports.passthrough import Passthrough
 
-__all__ = ["Upstream", "build_upstream", "open_store", "per_process_warnings"]
+__all__ = [
+    "Upstream",
+    "build_upstream",
+    "check_store",
+    "exposure_warnings",
+    "open_store",
+    "per_process_warnings",
+]
 
 logger = logging.getLogger("openresponses.proxy")
 
@@ -284,3 +291,44 @@ def per_process_warnings(settings: ProxySettings, upstream: Upstream) -> list[st
             "(SQLite in WAL mode); use --redis-url to share it with other hosts"
         )
     return lines
+
+
+def check_store(settings: ProxySettings) -> None:
+    """Open the configured response store once and read from it: a ``ConfigError`` naming the
+    flag when it cannot be used (a SQLite path in a missing directory, a Redis that does not
+    answer), so the proxy refuses to start rather than answering every continuation with an
+    error. Memory and ``none`` need no check."""
+    import asyncio
+
+    from .._redact import scrub
+
+    spec = settings.store_spec()
+    if spec.kind in ("none", "memory"):
+        return
+    flag = "--redis-url" if settings.store == "auto" else "--store"
+    store = open_store(spec, ttl=settings.store_ttl, max_entries=settings.store_max_entries)
+
+    async def probe() -> None:
+        try:
+            await store.get("resp_startup_probe")
+        finally:
+            await store.aclose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure here is the store's: say which and why, in one line
+        reason = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise ConfigError(f"the response store {spec} cannot be used: {reason}", key=flag) from None
+
+
+def exposure_warnings(settings: ProxySettings) -> list[str]:
+    """Start-up warnings about who can reach the proxy: bound beyond loopback without an
+    inbound key means anyone who reaches the port spends the upstream key."""
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1") or settings.host.startswith("127.")
+    if loopback or settings.api_key_env:
+        return []
+    return [
+        f"--host {settings.host} without --api-key-env: anyone who can reach this port can use the "
+        "proxy, and the upstream key behind it; set --api-key-env VAR (clients then send "
+        "Authorization: Bearer $VAR)"
+    ]
