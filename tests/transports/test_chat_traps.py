@@ -13,9 +13,22 @@ from openresponses import APITimeoutError, AsyncClient, Provider
 from openresponses._pipeline import Request
 from openresponses.middleware import Timeout
 from openresponses.testing import assert_valid_stream
-from openresponses.testing.chat import ChatCompletionsServer, ToolStyle, UsageStyle, chat_text, chat_tool_calls
+from openresponses.testing.chat import (
+    ChatCompletionsServer,
+    ToolStyle,
+    UsageStyle,
+    chat_text,
+    chat_tool_calls,
+)
 from openresponses.transports.chat_completions import ChatCompletionsDialect
-from openresponses.types import CreateResponseBody, FunctionCall, ReasoningItem, Response, StreamEvent
+from openresponses.types import (
+    CreateResponseBody,
+    ErrorEvent,
+    FunctionCall,
+    ReasoningItem,
+    Response,
+    StreamEvent,
+)
 
 
 def frames(*chunks: dict[str, Any]) -> bytes:
@@ -74,9 +87,10 @@ def test_vendor_finish_reasons_end_incomplete_with_the_mapped_reason(reason: str
 def test_finish_reason_error_without_an_error_key_fails_the_response() -> None:
     events = run(frames(delta(content="Partial"), delta("error")))
     assert [event.type for event in events][-2:] == ["error", "response.failed"]
-    error = events[-2].error  # type: ignore[union-attr]
-    assert (error.type, error.code) == ("server_error", "server_error")
-    assert "finish_reason 'error'" in error.message
+    event = events[-2]
+    assert isinstance(event, ErrorEvent)
+    assert (event.error.type, event.error.code) == ("server_error", "server_error")
+    assert "finish_reason 'error'" in (event.error.message or "")
     response = final(events)
     assert response.status == "failed" and response.output_text == "Partial"
 
@@ -86,12 +100,15 @@ def test_finish_reason_error_without_an_error_key_fails_the_response() -> None:
 CALLS = [("get_weather", '{"city":"Paris"}'), ("get_time", '{"tz":"CET"}')]
 
 
-async def stream_events(upstream: ChatCompletionsServer) -> list[StreamEvent]:
+async def stream_events(upstream: ChatCompletionsServer, **options: Any) -> list[StreamEvent]:
     """One streamed call through ``Provider(adapter="chat-completions")``; the stream must be valid."""
-    provider = Provider("chat", upstream.base_url, adapter="chat-completions", model="m")
-    async with AsyncClient(endpoint=provider) as client:
-        async with client.responses.stream(model="m", input="Weather and time?") as stream:
-            events = [event async for event in stream]
+    dialect = ChatCompletionsDialect(**options)
+    provider = Provider("chat", upstream.base_url, adapter="chat-completions", model="m", dialect=dialect)
+    async with (
+        AsyncClient(endpoint=provider) as client,
+        client.responses.stream(model="m", input="Weather and time?") as stream,
+    ):
+        events = [event async for event in stream]
     assert_valid_stream(events)
     return events
 
@@ -116,12 +133,18 @@ async def test_every_tool_call_style_gives_the_same_calls(style: str, reasoning:
         assert reasoning_text(response.output[0]) == reasoning
 
 
+@pytest.mark.parametrize("include_usage", [True, False], ids=["include_usage", "no_stream_options"])
 @pytest.mark.parametrize("usage", get_args(UsageStyle))
-async def test_every_usage_style_is_read_once(usage: str) -> None:
-    async with ChatCompletionsServer([chat_text("Hello brave new world", usage=usage)]) as upstream:  # type: ignore[arg-type]
-        response = final(await stream_events(upstream))
+async def test_every_usage_style_is_read_once(usage: str, include_usage: bool) -> None:
+    scenario = chat_text("Hello brave new world", usage=usage)  # type: ignore[arg-type]
+    async with ChatCompletionsServer([scenario]) as upstream:
+        response = final(await stream_events(upstream, stream_usage=include_usage))
+        sent = upstream.requests[0].body
+    assert ("stream_options" in sent) is include_usage
     assert response.output_text == "Hello brave new world"
-    if usage == "none":
+    # "after" is opt-in (OpenAI, Ollama, vLLM, TGI); Groq's x_groq.usage, Together's finish-chunk
+    # usage, continuous usage and OpenRouter's last chunk come without asking.
+    if usage == "none" or (usage == "after" and not include_usage):
         assert response.usage is None  # nothing invented
         return
     assert response.usage is not None

@@ -1,0 +1,156 @@
+"""The chat presets' wire quirks pinned through the served proxy (PROVIDERS.md): TGI's own
+structured-output shape (trap 19), reasoning sent back on tool turns (trap 4), OpenRouter's
+always-on usage without ``stream_options`` (trap 8) and ``<think>`` splitting per preset (trap 2)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from openresponses.proxies import PRESETS, ProxySettings, create_app_from_settings
+from openresponses.testing import assert_valid_stream
+from openresponses.testing.chat import ChatCompletionsServer, chat_text, chat_tool_calls
+
+from .conftest import asgi_client, parse_sse
+
+TOOLS = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]
+
+
+@pytest.fixture
+async def chat_upstream() -> AsyncIterator[ChatCompletionsServer]:
+    async with ChatCompletionsServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def preset_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys for the presets that refuse to start without one (never sent anywhere but the fake)."""
+    for preset in PRESETS.values():
+        if preset.key_required and preset.api_key_env:
+            monkeypatch.setenv(preset.api_key_env, "sk-test-0123456789")
+
+
+def preset_app(preset: str, upstream: ChatCompletionsServer, **changes: Any) -> Any:
+    settings = ProxySettings(preset=preset, base_url=upstream.base_url, **changes)
+    return create_app_from_settings(settings)
+
+
+def text_of(response: dict[str, Any]) -> str:
+    """The output text of a served response body (``output_text`` is the SDK's, not the wire's)."""
+    return "".join(
+        part["text"] for item in response["output"] if item["type"] == "message" for part in item["content"]
+    )
+
+
+# -- structured output (trap 19) ---------------------------------------------------------------
+
+
+async def test_huggingface_sends_structured_output_in_tgi_shape(chat_upstream: ChatCompletionsServer) -> None:
+    chat_upstream.push(chat_text('{"a": 1}'), chat_text("{}"))
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    fmt = {"type": "json_schema", "name": "answer", "schema": schema, "strict": True}
+    async with asgi_client(preset_app("huggingface", chat_upstream)) as client:
+        reply = await client.post("/v1/responses", json={"input": "q", "text": {"format": fmt}})
+        loose = await client.post(
+            "/v1/responses", json={"input": "q", "text": {"format": {"type": "json_object"}}}
+        )
+    assert reply.status_code == 200 and text_of(reply.json()) == '{"a": 1}'
+    assert loose.status_code == 200
+    # TGI reads `value` and rejects OpenAI's `json_schema` key; `strict` is not part of its shape.
+    sent = chat_upstream.requests[0].body
+    assert sent["response_format"] == {"type": "json_schema", "value": {"name": "answer", "schema": schema}}
+    # Its JSON mode needs a grammar: any object.
+    assert chat_upstream.requests[1].body["response_format"] == {
+        "type": "json_object",
+        "value": {"type": "object"},
+    }
+
+
+# -- reasoning round trip (trap 4) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["ollama", "vllm"])
+async def test_reasoning_is_sent_back_on_the_assistant_tool_turn(
+    chat_upstream: ChatCompletionsServer, preset: str
+) -> None:
+    chat_upstream.push(
+        chat_tool_calls(
+            [("get_weather", '{"city":"Paris"}', "call_1")],
+            style="whole",
+            reasoning="Need the weather.",
+            reasoning_field="reasoning",
+        ),
+        chat_text("Sunny."),
+    )
+    async with asgi_client(preset_app(preset, chat_upstream, model="m")) as client:
+        first = await client.post("/v1/responses", json={"input": "Weather?", "tools": TOOLS})
+        assert first.status_code == 200
+        assert [item["type"] for item in first.json()["output"]] == ["reasoning", "function_call"]
+        output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
+        second = await client.post(
+            "/v1/responses",
+            json={"previous_response_id": first.json()["id"], "tools": TOOLS, "input": [output]},
+        )
+    assert second.status_code == 200 and text_of(second.json()) == "Sunny."
+    messages = chat_upstream.requests[1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool"]
+    assistant = messages[1]
+    assert assistant["reasoning"] == "Need the weather."  # Ollama's and vLLM's input field
+    assert "reasoning_content" not in assistant
+    assert [call["id"] for call in assistant["tool_calls"]] == ["call_1"]
+    assert messages[2] == {"role": "tool", "tool_call_id": "call_1", "content": "18C"}
+
+
+# -- usage (trap 8) ----------------------------------------------------------------------------
+
+
+async def test_openrouter_chat_gets_usage_without_stream_options(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    chat_upstream.push(chat_text("Hello brave new world", usage="openrouter"))
+    app = preset_app("openrouter", chat_upstream, api="chat-completions", model="m")
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"input": "Hi there", "stream": True})
+    events, done = parse_sse(reply.text)
+    assert reply.status_code == 200 and done
+    assert_valid_stream(events)
+    sent = chat_upstream.requests[0].body
+    assert sent["stream"] is True
+    assert "stream_options" not in sent  # a deprecated no-op there: usage always comes
+    response = events[-1]["response"]
+    assert response["status"] == "completed"
+    assert response["usage"] is not None and response["usage"]["output_tokens"] == 4
+
+
+# -- <think> tags (trap 2) ---------------------------------------------------------------------
+
+# presets.py: no reasoning parser upstream (TGI; LM Studio without its app setting; llama.cpp
+# --reasoning-format none) splits <think>; OpenRouter and OpenAI (under --api chat-completions) do not.
+THINK_TAGS = {"huggingface": True, "lmstudio": True, "llamacpp": True, "openrouter": False, "openai": False}
+
+
+@pytest.mark.parametrize(("preset", "split"), THINK_TAGS.items())
+async def test_think_tags_follow_the_preset(
+    chat_upstream: ChatCompletionsServer, preset: str, split: bool
+) -> None:
+    # "<thi" | "nk>": the tag split across chunks, as a parser-less server streams it.
+    chat_upstream.push(
+        chat_text("The answer.", reasoning="Step one.", reasoning_field="think_tags", chunks=[4, 3])
+    )
+    app = preset_app(preset, chat_upstream, api="chat-completions", model="m")
+    async with asgi_client(app) as client:
+        reply = await client.post("/v1/responses", json={"input": "q", "stream": True})
+    events, _ = parse_sse(reply.text)
+    assert_valid_stream(events)
+    response = events[-1]["response"]
+    kinds = [item["type"] for item in response["output"]]
+    message = response["output"][-1]["content"][0]["text"]
+    if split:
+        assert kinds == ["reasoning", "message"]
+        assert response["output"][0]["content"] == [{"type": "reasoning_text", "text": "Step one."}]
+        assert message == "The answer."
+    else:  # an upstream with a reasoning parser: a <think> left in content is the model's own text
+        assert kinds == ["message"]
+        assert message.startswith("<think>Step one.</think>") and message.endswith("The answer.")
