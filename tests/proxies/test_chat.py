@@ -22,7 +22,7 @@ from openresponses import (
     ResponseFailedError,
 )
 from openresponses.proxies import ProxySettings, create_app_from_settings
-from openresponses.testing import assert_valid_stream
+from openresponses.testing import ScriptedServer, assert_valid_stream
 from openresponses.testing.chat import (
     ChatCompletionsServer,
     chat_cut,
@@ -243,6 +243,37 @@ async def test_the_in_process_adapter_cleans_the_request_id_too(chat_upstream: C
     assert info.value.request_id is not None and info.value.request_id.startswith("req-[redacted]")
     assert key not in repr(info.value) and key not in str(info.value.headers)
     assert len(seen) == 1 and seen[0] is not None and seen[0].startswith("req-[redacted]")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_probe_with_max_output_tokens_1_works(
+    chat_upstream: ChatCompletionsServer, stream: bool
+) -> None:
+    # Codex-style clients probe with empty input and max_output_tokens=1 (the spec's minimum is
+    # 16; a Chat Completions upstream takes any max_tokens from 1).
+    chat_upstream.push(chat_text("k", finish_reason="length"), chat_text("x"))
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        probe = await client.post(
+            "/v1/responses", json={"input": [], "max_output_tokens": 1, "stream": stream}
+        )
+        zero = await client.post("/v1/responses", json={"input": "x", "max_output_tokens": 0})
+        text = await client.post("/v1/responses", json={"input": "x", "max_output_tokens": "1"})
+    assert probe.status_code == 200, probe.text
+    body = parse_sse(probe.text)[0][-1]["response"] if stream else probe.json()
+    assert body["status"] == "incomplete" and body["max_output_tokens"] == 1
+    sent = chat_upstream.requests[0].body
+    assert sent["max_tokens"] == 1 and sent["messages"] == [{"role": "user", "content": ""}]
+    for refused in (zero, text):
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "max_output_tokens"
+    assert len(chat_upstream.requests) == 1
+
+
+async def test_a_native_upstream_keeps_the_spec_minimum(scripted_server: ScriptedServer) -> None:
+    settings = ProxySettings(preset="vllm", api="responses", base_url=scripted_server.base_url, store="none")
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        reply = await client.post("/v1/responses", json={"input": "", "max_output_tokens": 1})
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "max_output_tokens"
+    assert scripted_server.requests == []
 
 
 async def test_models_passthrough_errors(chat_upstream: ChatCompletionsServer) -> None:

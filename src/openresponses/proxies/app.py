@@ -104,12 +104,15 @@ class _Proxy:
                         400, "invalid_request_error", "stream must be a boolean.", "invalid_request", "stream"
                     )
                 )
+            low = _low_token_limit(data) if self.upstream.translated else None
             call = self.upstream.client.build_request(
                 data,
                 stream=bool(stream),
                 idempotency_key=request.headers.get("idempotency-key"),
                 extra_headers=control_headers(request.headers),  # a SemanticCache's bypass / refresh
             )
+            if low is not None and isinstance(call.body, CreateResponseBody):
+                call = call.replace(body=call.body.model_copy(update={"max_output_tokens": low}))
         except BadBody as exc:
             return error_response(exc.reply, self.redactor)
         except RequestValidationError as exc:
@@ -202,6 +205,21 @@ class _Proxy:
     def _log_stream_failure(self, exc: BaseException) -> None:
         reply = self.redactor.reply(describe(exc))
         logger.warning("stream failed after it started (%s): %s", reply.code, reply.message)
+
+
+def _low_token_limit(data: dict[str, Any]) -> int | None:
+    """A ``max_output_tokens`` of 1 to 15, taken out of ``data`` before validation, or ``None``.
+
+    Why: the spec's minimum is 16, but Codex-style clients probe a server with empty input and
+    ``max_output_tokens=1``, and a Chat Completions (or Anthropic, Gemini, Bedrock) upstream
+    takes any limit from 1. Only for such upstreams (``Upstream.translated``); anything else
+    (0, a bool, a string) stays in the body and is refused by validation as before.
+    """
+    value = data.get("max_output_tokens")
+    if type(value) is int and 1 <= value < 16:
+        del data["max_output_tokens"]
+        return value
+    return None
 
 
 async def _once(events: Sequence[Any]) -> AsyncIterator[Sequence[Any]]:

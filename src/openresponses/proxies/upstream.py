@@ -60,6 +60,9 @@ class Upstream:
     #: Circuit breakers whose state is per process (no Redis): with several workers, each
     #: worker counts failures and opens its own breaker.
     local_breakers: tuple[str, ...] = ()
+    #: Every provider is translated (none speaks Open Responses natively): their own token limits
+    #: start at 1, so a ``max_output_tokens`` under the spec's minimum of 16 can be passed on.
+    translated: bool = False
 
     async def aclose(self) -> None:
         """Close the client (transports, stores) and the passthrough pool."""
@@ -252,6 +255,7 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
         redactor=Redactor([*keys, inbound_key]),
         label=label,
         local_breakers=_local_breakers(providers),
+        translated=bool(providers) and all(p.adapter != "open-responses" for p in providers),
     )
 
 
