@@ -392,3 +392,43 @@ def test_fuzz_a_wrong_type_always_names_its_field(data: st.DataObject) -> None:
             idempotency_key=None,
         )
     assert info.value.errors and {err["loc"][0] for err in info.value.errors} == {name}
+
+
+def test_messages_name_the_field_without_pydantics_union_branches() -> None:
+    from pydantic import ValidationError
+
+    from openresponses._errors import RequestValidationError, field_path
+    from openresponses.types import CreateResponseBody
+
+    body = {
+        "input": [
+            {"type": "message", "role": "user", "content": "hi"},
+            {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "x"}]},
+        ]
+    }
+    with pytest.raises(ValidationError) as info:
+        CreateResponseBody.model_validate(body)
+    error = RequestValidationError.from_validation_error("CreateResponseBody", info.value)
+    assert str(error).splitlines() == [
+        "Invalid CreateResponseBody: 1 problem(s)",
+        "  input.1.content: Input should be None",
+    ]
+    assert len(error.errors) == 2  # pydantic's own entries are kept (the string branch's too)
+    assert (
+        field_path(
+            (
+                "input",
+                "list[tagged-union[A,B]]",
+                0,
+                "message",
+                "content",
+                "list[tagged-union[C]]",
+                2,
+                "input_text",
+                "text",
+            )
+        )
+        == "input.0.content.2.text"
+    )
+    assert field_path(("temperature",)) == "temperature"
+    assert field_path(("input", "constrained-str")) == "input"

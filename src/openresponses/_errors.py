@@ -224,13 +224,56 @@ class RequestValidationError(OpenResponsesError, ValueError):
 
     @classmethod
     def from_validation_error(cls, model: str, exc: Any) -> RequestValidationError:
-        """Build from a pydantic ``ValidationError``, naming every offending field (no input values)."""
+        """Build from a pydantic ``ValidationError``, naming every offending field (no input values).
+
+        The message gives each field's path in the request (``input.1.content``), without the
+        union branches pydantic inserts (``constrained-str``, ``list[tagged-union[...]]``, the
+        item's tag), and leaves out a branch's complaint about a field when another branch got
+        further into it (``input: should be a string`` beside ``input.1.content: ...`` only says
+        that the list form was not a string). ``errors`` keeps pydantic's own entries.
+        """
         errors = exc.errors(include_url=False, include_input=False)
-        lines = [f"Invalid {model}: {len(errors)} problem(s)"]
-        for err in errors[:20]:
-            loc = ".".join(str(part) for part in err["loc"]) or "(body)"
-            lines.append(f"  {loc}: {err['msg']}")
+        paths = [field_path(err["loc"]) for err in errors]
+        shown = [
+            (path, err)
+            for path, err in zip(paths, errors, strict=True)
+            if not any(other != path and other.startswith(f"{path}.") for other in paths if path)
+        ]
+        lines = [f"Invalid {model}: {len(shown)} problem(s)"]
+        for path, err in shown[:20]:
+            lines.append(f"  {path or '(body)'}: {err['msg']}")
         return cls("\n".join(lines), errors)
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """pydantic's error ``loc`` as the field's path in the request (``input.1.content``).
+
+    Left out: union branches (``constrained-str``, ``list[...]``, ``function-after[...]`` and the
+    like: a type's name, not a field) and, after a list index inside a tagged union, the item's
+    tag (``reasoning``: the item's ``type``, not a field).
+    """
+    out: list[str] = []
+    tagged = after_index = False
+    for part in loc:
+        if isinstance(part, int):
+            out.append(str(part))
+            after_index = tagged
+            continue
+        text = str(part)
+        if "[" in text or text in _BRANCH_NAMES:
+            tagged = tagged or "tagged-union" in text
+            continue
+        if after_index:  # the tag of the tagged union's member
+            tagged = after_index = False
+            continue
+        out.append(text)
+    return ".".join(out)
+
+
+#: Plain union branch names pydantic puts in a ``loc`` (no field of the spec has these names).
+_BRANCH_NAMES = frozenset(
+    {"str", "constrained-str", "int", "constrained-int", "float", "bool", "list", "dict", "none", "bytes"}
+)
 
 
 class ConfigError(OpenResponsesError, ValueError):

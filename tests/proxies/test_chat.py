@@ -276,6 +276,32 @@ async def test_a_native_upstream_keeps_the_spec_minimum(scripted_server: Scripte
     assert scripted_server.requests == []
 
 
+async def test_output_items_sent_back_raw_are_accepted(chat_upstream: ChatCompletionsServer) -> None:
+    # The OpenAI-SDK pattern: input = previous input + response.output + the next turn, as JSON.
+    chat_upstream.push(
+        chat_text("Paris.", reasoning="Recall geography", reasoning_field="reasoning"),
+        chat_text("About 2 million."),
+    )
+    async with asgi_client(ollama_app(chat_upstream, store="none")) as client:
+        first = (await client.post("/v1/responses", json={"input": "Capital of France?"})).json()
+        assert first["output"][0]["type"] == "reasoning" and first["output"][0]["content"]
+        turn = [{"role": "user", "content": "Capital of France?"}, *first["output"]]
+        second = await client.post(
+            "/v1/responses", json={"input": [*turn, {"role": "user", "content": "Size?"}]}
+        )
+        bad = await client.post(
+            "/v1/responses", json={"input": [{"type": "message", "role": "user", "content": 5}]}
+        )
+    assert second.status_code == 200, second.text
+    messages = chat_upstream.requests[1].body["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "Paris."
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert error["param"] == "input.0.content"
+    assert "tagged-union" not in error["message"] and "constrained-str" not in error["message"]
+
+
 async def test_models_passthrough_errors(chat_upstream: ChatCompletionsServer) -> None:
     app = create_app_from_settings(ProxySettings(preset="vllm", base_url="http://127.0.0.1:9/v1"))
     async with asgi_client(app) as client:

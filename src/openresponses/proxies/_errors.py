@@ -26,6 +26,7 @@ from .._errors import (
     RequestValidationError,
     ResponseFailedError,
     StreamInterrupted,
+    field_path,
 )
 from .._redact import MIN_SECRET_LENGTH as MIN_SECRET_LENGTH  # re-exported: proxies.upstream
 from .._redact import Redactor as SharedRedactor
@@ -166,11 +167,17 @@ def _short(exc: BaseException) -> str:
 
 
 def _param(exc: RequestValidationError, body: Any) -> str | None:
+    """The offending field's JSON path: the most specific of the errors' (a union's other
+    branches complain about the field itself; the branch that got furthest names the culprit)."""
+    best: str | None = None
     for error in exc.errors:
         loc = tuple(error.get("loc") or ())
-        if loc:
-            return _json_path(loc, body) if body is not None else ".".join(str(part) for part in loc)
-    return None
+        if not loc:
+            continue
+        path = _json_path(loc, body) if body is not None else field_path(loc)
+        if best is None or path.count(".") > best.count("."):
+            best = path
+    return best
 
 
 def _json_path(loc: tuple[Any, ...], body: Any) -> str:

@@ -33,6 +33,7 @@ from .._errors import RequestValidationError
 from .._pipeline import CallContext, Request
 from .._streaming import EventStream
 from ..cache._status import CacheStatus, control_headers
+from ..store._base import output_to_input
 from ..types import CompactResponse, CompactResponseBody, CreateResponseBody
 from ..types import Response as ResponseModel
 from ._errors import ErrorReply, describe, type_for_status
@@ -104,6 +105,7 @@ class _Proxy:
                         400, "invalid_request_error", "stream must be a boolean.", "invalid_request", "stream"
                     )
                 )
+            _output_items_as_input(data)
             low = _low_token_limit(data) if self.upstream.translated else None
             call = self.upstream.client.build_request(
                 data,
@@ -205,6 +207,23 @@ class _Proxy:
     def _log_stream_failure(self, exc: BaseException) -> None:
         reply = self.redactor.reply(describe(exc))
         logger.warning("stream failed after it started (%s): %s", reply.code, reply.message)
+
+
+def _output_items_as_input(data: dict[str, Any]) -> None:
+    """Reasoning output items sent back as input (``input += response["output"]``, as clients
+    of OpenAI's API do) made valid input: their raw ``content``, which input may only have as
+    null (RULES R17), is left out, as this library's own round trip does
+    (``store.output_to_input``); ``summary`` and ``encrypted_content`` go on unchanged."""
+    items = data.get("input")
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "reasoning"
+            and isinstance(item.get("content"), list)
+        ):
+            items[index] = output_to_input(item)
 
 
 def _low_token_limit(data: dict[str, Any]) -> int | None:
