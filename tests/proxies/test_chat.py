@@ -302,6 +302,22 @@ async def test_output_items_sent_back_raw_are_accepted(chat_upstream: ChatComple
     assert "tagged-union" not in error["message"] and "constrained-str" not in error["message"]
 
 
+async def test_without_trace_the_callers_trace_context_is_passed_on(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    chat_upstream.push(chat_text("a"), chat_text("b"), chat_text("c"))
+    async with asgi_client(ollama_app(chat_upstream, store="none")) as client:
+        await client.post(
+            "/v1/responses", json={"input": "x"}, headers={"traceparent": parent, "tracestate": "k=v"}
+        )
+        await client.post("/v1/responses", json={"input": "x"}, headers={"traceparent": "garbage\tvalue"})
+        await client.post("/v1/responses", json={"input": "x"})
+    first, malformed, none = (r.headers for r in chat_upstream.requests)
+    assert first["traceparent"] == parent and first["tracestate"] == "k=v"
+    assert "traceparent" not in malformed and "traceparent" not in none
+
+
 async def test_models_passthrough_errors(chat_upstream: ChatCompletionsServer) -> None:
     app = create_app_from_settings(ProxySettings(preset="vllm", base_url="http://127.0.0.1:9/v1"))
     async with asgi_client(app) as client:

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -130,6 +131,23 @@ def trace_context(headers: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         context.detach(token)
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def passed_trace_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caller's W3C trace context (``traceparent``, ``tracestate``) to pass on as it came,
+    when the proxy does not trace (without ``--trace`` its own spans would replace them); only
+    a well-formed ``traceparent`` (W3C's format), and ``tracestate`` only beside one."""
+    parent = headers.get("traceparent", "").strip().lower()
+    if not _TRACEPARENT.match(parent):
+        return {}
+    passed = {"traceparent": parent}
+    state = headers.get("tracestate", "")
+    if state and len(state) <= 512 and state.isascii() and state.isprintable():
+        passed["tracestate"] = state
+    return passed
 
 
 class ClientGone(Exception):

@@ -44,6 +44,7 @@ from ._http import (
     EventStreamResponse,
     authorized,
     error_response,
+    passed_trace_headers,
     read_json,
     trace_context,
     unless_disconnected,
@@ -111,7 +112,7 @@ class _Proxy:
                 data,
                 stream=bool(stream),
                 idempotency_key=request.headers.get("idempotency-key"),
-                extra_headers=control_headers(request.headers),  # a SemanticCache's bypass / refresh
+                extra_headers=self._passed_headers(request.headers),
             )
             if low is not None and isinstance(call.body, CreateResponseBody):
                 call = call.replace(body=call.body.model_copy(update={"max_output_tokens": low}))
@@ -182,6 +183,14 @@ class _Proxy:
         return self._failure(TypeError(f"unexpected reply {type(reply).__name__}"))
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _passed_headers(self, headers: Any) -> dict[str, str]:
+        """What of the caller's headers goes on: a SemanticCache's bypass / refresh, and, unless
+        the proxy traces (then its own spans carry the context on), the W3C trace context."""
+        passed = control_headers(headers)
+        if not self.upstream.traced:
+            passed.update(passed_trace_headers(headers))
+        return passed
 
     def _deny(self, request: HTTPRequest) -> Response | None:
         if self.key is None or authorized(request.headers, self.key):

@@ -63,6 +63,8 @@ class Upstream:
     #: Every provider is translated (none speaks Open Responses natively): their own token limits
     #: start at 1, so a ``max_output_tokens`` under the spec's minimum of 16 can be passed on.
     translated: bool = False
+    #: ``--trace``: the proxy's own spans continue the caller's trace and send their own context.
+    traced: bool = False
 
     async def aclose(self) -> None:
         """Close the client (transports, stores) and the passthrough pool."""
@@ -256,6 +258,7 @@ def build_upstream(settings: ProxySettings, *, inbound_key: str | None = None) -
         label=label,
         local_breakers=_local_breakers(providers),
         translated=bool(providers) and all(p.adapter != "open-responses" for p in providers),
+        traced=settings.trace,
     )
 
 
