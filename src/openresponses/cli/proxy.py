@@ -70,7 +70,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..proxies.settings import DEFAULT_STORE_TTL
 
     up = parser.add_argument_group("upstream")
-    up.add_argument("--preset", help="openrouter, openai, ollama, lmstudio, huggingface, vllm, llamacpp")
+    up.add_argument(
+        "--preset", help="a preset name (--list-presets prints them all: " + ", ".join(_preset_names()) + ")"
+    )
     up.add_argument("--config", help="a client TOML file (providers and chains) instead of a preset")
     up.add_argument("--chain", help="the chain of --config to serve (default: its default_chain)")
     up.add_argument("--base-url", help="the upstream URL, including /v1 (overrides the preset's)")
@@ -132,7 +134,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--idle-timeout", type=_seconds, default=300.0, help="seconds between events (default 300)"
     )
     limits.add_argument(
-        "--total-timeout", type=_seconds, default=None, help="seconds per call (default none)"
+        "--total-timeout",
+        type=_seconds,
+        default=None,
+        help="seconds per call (default none; 0 or none: no limit)",
     )
     limits.add_argument(
         "--non-stream-timeout",
@@ -184,13 +189,22 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     ).validate()
 
 
+def _preset_names() -> list[str]:
+    from ..proxies.presets import PRESETS
+
+    return list(PRESETS)
+
+
 def _print_presets() -> None:
     from ..proxies.presets import PRESETS
 
-    print(f"{'preset':<12} {'port':<5} {'api':<17} {'key':<19} upstream")
+    rows = [("preset", "port", "api", "key", "upstream")]
     for p in PRESETS.values():
         key = (p.api_key_env or "-") + ("" if p.key_required or not p.api_key_env else " (opt)")
-        print(f"{p.name:<12} {p.port:<5} {p.api:<17} {key:<19} {p.base_url}")
+        rows.append((p.name, str(p.port), p.api, key, p.base_url))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 def _url(host: str, port: int) -> str:
@@ -351,6 +365,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 def run_proxy_cli(argv: Sequence[str] | None = None) -> int:
     """``python -m openresponses.proxies [flags]``: the proxy without the ``openresponses`` prefix."""
-    parser = argparse.ArgumentParser(prog="python -m openresponses.proxies", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m openresponses.proxies",
+        description="Serve POST /v1/responses in front of any provider, as `openresponses proxy` does. "
+        "See docs/proxy.md.",
+    )
     _add_arguments(parser)
     return run_proxy(parser.parse_args(argv))
