@@ -95,6 +95,14 @@ _MORE_EXAMPLES: dict[str, list[tuple[str | None, str]]] = {
             "openresponses proxy --preset openai --workers 4 --redis-url redis://127.0.0.1:6379/0",
         ),
         (
+            "--store-ttl",
+            "openresponses proxy --preset ollama --store sqlite:/var/lib/or/r.db --store-ttl 86400   a day",
+        ),
+        (
+            "--store-max-entries",
+            "openresponses proxy --preset ollama --store-max-entries 50000",
+        ),
+        (
             "--cache",
             "openresponses proxy --preset ollama --cache sqlite:/var/lib/or/cache.db   answers repeats",
         ),
@@ -110,6 +118,10 @@ _MORE_EXAMPLES: dict[str, list[tuple[str | None, str]]] = {
         ),
         ("--idle-timeout", "openresponses proxy --preset ollama --idle-timeout none"),
         ("--total-timeout", "openresponses proxy --preset openai --total-timeout 600"),
+        (
+            "--non-stream-timeout",
+            "openresponses proxy --preset vllm --non-stream-timeout 900   long non-streamed answers",
+        ),
         (
             "--retries",
             "openresponses proxy --preset openai --retries 3            attempts, the first included",
