@@ -120,7 +120,18 @@ _SCHEMES = ("bearer ", "basic ", "token ", "apikey ", "key ")
 # scheme://user:password@ (the scheme optional: a mistyped base URL may lack it).
 _USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#@:]*):([^/?#@]*)@")
 #: The exception fields the library puts server text into.
-_FIELDS = ("body", "data", "error", "headers", "response", "event", "events", "param", "message", "request_id")
+_FIELDS = (
+    "body",
+    "data",
+    "error",
+    "headers",
+    "response",
+    "event",
+    "events",
+    "param",
+    "message",
+    "request_id",
+)
 
 
 def scrub(text: str) -> str:
