@@ -154,3 +154,19 @@ async def test_think_tags_follow_the_preset(
     else:  # an upstream with a reasoning parser: a <think> left in content is the model's own text
         assert kinds == ["message"]
         assert message.startswith("<think>Step one.</think>") and message.endswith("The answer.")
+
+
+@pytest.mark.parametrize("preset", ["ollama", "vllm", "huggingface", "llamacpp"])
+async def test_a_stream_cut_before_done_is_failed_not_completed(
+    chat_upstream: ChatCompletionsServer, preset: str
+) -> None:
+    # These upstreams always end a stream with [DONE] (PROVIDERS.md trap 10): the body ending
+    # after the finish chunk without it lost at least the usage chunk.
+    chat_upstream.push(chat_text("Almost.", send_done=False, usage="none"))
+    settings = ProxySettings(preset=preset, base_url=chat_upstream.base_url, store="none", retries=1)
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    events, _ = parse_sse(reply.text)
+    assert events[-1]["type"] == "response.failed"
+    assert "response.completed" not in [e["type"] for e in events]
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == "Almost."

@@ -294,8 +294,23 @@ def test_the_terminal_event_waits_for_done_so_trailing_usage_is_kept() -> None:
 
 
 def test_eof_after_a_finish_reason_without_done_still_completes() -> None:
+    # The default: an upstream not known to always send [DONE] (require_done=False).
     events = run(frames(delta(content="Hi"), delta("stop"), done=False))
     assert final(events).status == "completed"
+
+
+def test_with_require_done_an_eof_after_the_finish_chunk_is_a_cut_stream() -> None:
+    # PROVIDERS.md trap 10: an upstream that always sends [DONE] and did not was cut, and the
+    # usage chunk that follows the finish chunk is lost with it: never "completed".
+    dec = decoder(require_done=True)
+    events = dec.feed(frames(delta(content="Hi"), delta("stop"), done=False))
+    with pytest.raises(ProtocolError, match="without \\[DONE\\]") as info:
+        dec.close()
+    assert info.value.response is not None and info.value.response.output_text == "Hi"
+    assert all(e.type != "response.completed" for e in [*events, *info.value.events])
+    whole = run(frames(delta(content="Hi"), delta("stop")), require_done=True)  # with [DONE]: fine
+    assert final(whole).status == "completed"
+    assert "require_done=True" in repr(ChatCompletionsDialect(require_done=True))
 
 
 def test_done_without_a_finish_reason_is_a_protocol_error() -> None:

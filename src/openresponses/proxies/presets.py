@@ -85,6 +85,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 key_required=True,
                 native_responses="yes (OpenResponses format)",
                 dialect_options={
+                    "require_done": True,  # a stream ends with data: [DONE]; without it, it was cut (trap 10)
                     "reasoning_field": "auto",  # reasoning and reasoning_details: one is read, not both
                     "think_tags": False,
                     "max_tokens_field": "max_tokens",
@@ -102,6 +103,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 native_responses="yes (the reference)",
                 stateful=True,
                 dialect_options={
+                    "require_done": True,
                     "think_tags": False,
                     "max_tokens_field": "max_completion_tokens",  # reasoning models reject max_tokens
                     "stream_usage": True,
@@ -115,6 +117,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 "chat-completions",
                 native_responses="Ollama >= 0.13.3 (stateless)",
                 dialect_options={
+                    "require_done": True,
                     "reasoning_field": "reasoning",
                     "send_reasoning": "reasoning",  # assistant input messages accept `reasoning`
                     "max_tokens_field": "max_tokens",  # max_completion_tokens is silently ignored
@@ -146,6 +149,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 api_key_env="HF_TOKEN",
                 model="tgi",
                 dialect_options={
+                    "require_done": True,
                     "think_tags": True,  # no reasoning parser: <think> stays in content
                     "max_tokens_field": "max_tokens",
                     "stream_usage": True,
@@ -163,6 +167,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 "chat-completions",
                 native_responses="vLLM (own event names, re-sequenced)",
                 dialect_options={
+                    "require_done": True,
                     "reasoning_field": "auto",  # `reasoning` now, `reasoning_content` before Jan 2026
                     "send_reasoning": "reasoning",
                     "max_tokens_field": "max_tokens",
@@ -177,6 +182,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 "chat-completions",
                 native_responses="llama.cpp (thin wrapper: no previous_response_id, re-sequenced)",
                 dialect_options={
+                    "require_done": True,
                     "reasoning_field": "auto",  # reasoning_content with --reasoning-format auto/deepseek
                     "think_tags": True,  # --reasoning-format none leaves <think> in content
                     "max_tokens_field": "max_tokens",

@@ -98,6 +98,8 @@ class ChatStreamOptions:
     think_tags: bool = True
     think_open: bool = False
     carry_reasoning: bool = False
+    #: The upstream always sends ``[DONE]``: a body ending without it was cut.
+    require_done: bool = False
 
 
 @dataclass(slots=True)

@@ -54,12 +54,13 @@ class ChatStreamDecoder:
     ``ProtocolError`` whose ``events`` are the good events before it.
     """
 
-    __slots__ = ("_chunks", "_done", "_sse")
+    __slots__ = ("_chunks", "_done", "_require_done", "_sse")
 
     def __init__(self, body: CreateResponseBody | None = None, *, options: ChatStreamOptions | None = None):
         self._sse = SSEDecoder()
         self._chunks = ChatChunkTranslator(body, options=options)
         self._done = False
+        self._require_done = options is not None and options.require_done
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """The events the bytes ``chunk`` completed."""
@@ -103,6 +104,11 @@ class ChatStreamDecoder:
             return events
         self._done = True
         try:
+            if self._require_done and not self._chunks.finished:
+                raise ProtocolError(
+                    "upstream ended the stream without [DONE], which it always sends: the stream was cut",
+                    response=self._chunks.snapshot(),
+                )
             return events + self._chunks.end()
         except ProtocolError as exc:
             exc.events = events + exc.events

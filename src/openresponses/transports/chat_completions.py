@@ -85,6 +85,10 @@ class ChatCompletionsDialect:
     - ``extra_body``: fixed fields added to every request (``{"reasoning_format": "parsed"}``
       for Groq, ``{"chat_template_kwargs": {...}}`` for vLLM); fields the translation sets win.
     - ``max_event_size``: the bound on one streamed SSE event in bytes (16 MiB; ``None``: none).
+    - ``require_done``: the upstream always ends a stream with ``data: [DONE]`` (OpenAI, vLLM,
+      TGI, llama.cpp, Ollama, OpenRouter), so a body that ends without it was cut, even after a
+      finish chunk (the usage chunk that follows it is then lost): ``response.failed`` with the
+      partial output, never ``completed`` (PROVIDERS.md, trap 10). Off: such an end completes.
 
     ::
 
@@ -109,6 +113,7 @@ class ChatCompletionsDialect:
         json_schema_style: JsonSchemaStyle = "openai",
         extra_body: Mapping[str, Any] | None = None,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        require_done: bool = False,
     ) -> None:
         #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
         self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
@@ -140,6 +145,7 @@ class ChatCompletionsDialect:
             think_tags=think_tags,
             think_open=think_open,
             carry_reasoning=send_reasoning != "drop",
+            require_done=bool(require_done),
         )
 
     # -- request --------------------------------------------------------------------------------
@@ -222,5 +228,5 @@ class ChatCompletionsDialect:
             f"drop_unsupported={sorted(r.drop_unsupported)!r}, skip_hosted_tools={r.skip_hosted_tools}, "
             f"max_tokens_field={r.max_tokens_field!r}, stream_usage={r.stream_usage}, "
             f"reasoning_effort={r.reasoning_effort}, json_schema_style={r.json_schema_style!r}, "
-            f"extra_body={sorted(r.extra_body)!r})"
+            f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done})"
         )
