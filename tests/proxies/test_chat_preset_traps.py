@@ -170,3 +170,22 @@ async def test_a_stream_cut_before_done_is_failed_not_completed(
     assert events[-1]["type"] == "response.failed"
     assert "response.completed" not in [e["type"] for e in events]
     assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == "Almost."
+
+
+async def test_ollama_refuses_a_forced_tool_call_and_drops_parallel_tool_calls(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # Ollama ignores tool_choice and parallel_tool_calls (PROVIDERS.md trap 17).
+    chat_upstream.push(chat_text("ok"))
+    settings = ProxySettings(preset="ollama", base_url=chat_upstream.base_url, store="none")
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        forced = await client.post(
+            "/v1/responses", json={"model": "m", "input": "x", "tools": TOOLS, "tool_choice": "required"}
+        )
+        fine = await client.post(
+            "/v1/responses", json={"model": "m", "input": "x", "tools": TOOLS, "parallel_tool_calls": False}
+        )
+    assert forced.status_code == 400 and forced.json()["error"]["param"] == "tool_choice"
+    assert fine.status_code == 200
+    (sent,) = [r.body for r in chat_upstream.requests]
+    assert "parallel_tool_calls" not in sent and "tool_choice" not in sent and sent["tools"]

@@ -595,3 +595,24 @@ def test_the_dialect_surface() -> None:
         ChatCompletionsDialect(max_tokens_field="num_predict")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="drop_unsupported"):
         ChatCompletionsDialect(drop_unsupported="temperature")  # type: ignore[arg-type]
+
+
+def _fn(name: str) -> dict[str, Any]:
+    return {"type": "function", "name": name, "parameters": {"type": "object", "properties": {}}}
+
+
+def test_an_upstream_that_ignores_tool_choice_gets_only_what_it_can_honour() -> None:
+    # PROVIDERS.md trap 17 (Ollama): tool_choice is silently ignored there, so it is never sent.
+    tools = [_fn("a"), _fn("b")]
+    auto = chat({"input": "x", "tools": tools, "tool_choice": "auto"}, tool_choice_ignored=True)
+    assert "tool_choice" not in auto and len(auto["tools"]) == 2
+    none = chat({"input": "x", "tools": tools, "tool_choice": "none"}, tool_choice_ignored=True)
+    assert "tools" not in none and "tool_choice" not in none  # honoured: no tools to call
+    subset = {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "b"}]}
+    allowed = chat({"input": "x", "tools": tools, "tool_choice": subset}, tool_choice_ignored=True)
+    assert [t["function"]["name"] for t in allowed["tools"]] == ["b"] and "tool_choice" not in allowed
+    for forced in ("required", {"type": "function", "name": "a"}):
+        with pytest.raises(RequestValidationError) as info:
+            chat({"input": "x", "tools": tools, "tool_choice": forced}, tool_choice_ignored=True)
+        assert info.value.errors[0]["loc"] == ("tool_choice",) and "ignores tool_choice" in str(info.value)
+    assert chat({"input": "x", "tools": tools, "tool_choice": "required"})["tool_choice"] == "required"

@@ -122,6 +122,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     "send_reasoning": "reasoning",  # assistant input messages accept `reasoning`
                     "max_tokens_field": "max_tokens",  # max_completion_tokens is silently ignored
                     "stream_usage": True,
+                    # Ollama ignores both (trap 17): tool_choice is sent only where it can be
+                    # honoured without it; parallel_tool_calls is listed as dropped.
+                    "tool_choice_ignored": True,
+                    "drop_unsupported": frozenset({"parallel_tool_calls"}),
                 },
                 description="Ollama's OpenAI-compatible /v1",
             ),
@@ -155,7 +159,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     "stream_usage": True,
                     # TGI ignores reasoning_effort: listed as dropped rather than sent for nothing.
                     "reasoning_effort": False,
-                    "drop_unsupported": frozenset({"reasoning.effort"}),
+                    "drop_unsupported": frozenset({"reasoning.effort", "parallel_tool_calls"}),  # ignored
                     "json_schema_style": "tgi",  # response_format.value: OpenAI's json_schema key is rejected
                 },
                 description="Hugging Face Text Generation Inference (TGI) Messages API",

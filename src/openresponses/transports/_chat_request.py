@@ -66,6 +66,8 @@ class ChatRequestOptions:
     reasoning_effort: bool = True
     json_schema_style: JsonSchemaStyle = "openai"
     extra_body: dict[str, Any] = field(default_factory=dict)
+    #: The upstream ignores ``tool_choice`` (Ollama): only what can be honoured without it passes.
+    tool_choice_ignored: bool = False
 
 
 def chat_request_body(
@@ -102,6 +104,8 @@ def chat_request_body(
     )
     tools = _tools(body, opts) if wanted("tools") else []
     _tool_choice(body if wanted("tool_choice") else None, tools, out)
+    if opts.tool_choice_ignored:
+        _without_tool_choice(out)
     if wanted("parallel_tool_calls") and "tools" in out:
         # OpenAI rejects parallel_tool_calls without tools; without tools it means nothing.
         out["parallel_tool_calls"] = body.parallel_tool_calls
@@ -182,6 +186,24 @@ def _tool_choice(body: CreateResponseBody | None, tools: list[dict[str, Any]], o
             reject("tool_choice 'required'", "needs at least one allowed tool", loc=("tool_choice",))
         return
     reject(f"tool_choice type {getattr(choice, 'type', None)!r}", loc=("tool_choice",))
+
+
+def _without_tool_choice(out: dict[str, Any]) -> None:
+    """For an upstream that ignores ``tool_choice`` (PROVIDERS.md trap 17: it must not be sent
+    for nothing): ``auto`` and the allowed-tools subset need no ``tool_choice``; ``none`` is
+    honoured by sending no tools; a forced call (``required``, a named function) cannot be, so it
+    is refused rather than silently ignored."""
+    choice = out.pop("tool_choice", None)
+    if choice is None or choice == "auto":
+        return
+    if choice == "none":
+        out.pop("tools", None)
+        out.pop("parallel_tool_calls", None)
+        return
+    what = "'required'" if choice == "required" else "naming a function"
+    reject(
+        f"tool_choice {what}", "cannot be honoured: this upstream ignores tool_choice", loc=("tool_choice",)
+    )
 
 
 # --------------------------------------------------------------------------- other options

@@ -85,6 +85,8 @@ class ChatCompletionsDialect:
     - ``extra_body``: fixed fields added to every request (``{"reasoning_format": "parsed"}``
       for Groq, ``{"chat_template_kwargs": {...}}`` for vLLM); fields the translation sets win.
     - ``max_event_size``: the bound on one streamed SSE event in bytes (16 MiB; ``None``: none).
+    - ``tool_choice_ignored``: the upstream ignores ``tool_choice`` (Ollama): ``auto`` is not
+      sent, ``none`` sends no tools, a forced call (``required``, a named function) is refused.
     - ``require_done``: the upstream always ends a stream with ``data: [DONE]`` (OpenAI, vLLM,
       TGI, llama.cpp, Ollama, OpenRouter), so a body that ends without it was cut, even after a
       finish chunk (the usage chunk that follows it is then lost): ``response.failed`` with the
@@ -114,6 +116,7 @@ class ChatCompletionsDialect:
         extra_body: Mapping[str, Any] | None = None,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         require_done: bool = False,
+        tool_choice_ignored: bool = False,
     ) -> None:
         #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
         self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
@@ -138,6 +141,7 @@ class ChatCompletionsDialect:
             reasoning_effort=reasoning_effort,
             json_schema_style=json_schema_style,
             extra_body=body,
+            tool_choice_ignored=bool(tool_choice_ignored),
         )
         #: How replies are read.
         self.stream_options = ChatStreamOptions(
@@ -228,5 +232,6 @@ class ChatCompletionsDialect:
             f"drop_unsupported={sorted(r.drop_unsupported)!r}, skip_hosted_tools={r.skip_hosted_tools}, "
             f"max_tokens_field={r.max_tokens_field!r}, stream_usage={r.stream_usage}, "
             f"reasoning_effort={r.reasoning_effort}, json_schema_style={r.json_schema_style!r}, "
-            f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done})"
+            f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done}, "
+            f"tool_choice_ignored={r.tool_choice_ignored})"
         )
