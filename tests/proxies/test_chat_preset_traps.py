@@ -189,3 +189,17 @@ async def test_ollama_refuses_a_forced_tool_call_and_drops_parallel_tool_calls(
     assert fine.status_code == 200
     (sent,) = [r.body for r in chat_upstream.requests]
     assert "parallel_tool_calls" not in sent and "tool_choice" not in sent and sent["tools"]
+
+
+async def test_huggingface_refuses_tools_with_a_format_before_sending(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # TGI rejects tools and response_format together (PROVIDERS.md trap 18): say so first.
+    schema = {"type": "json_schema", "name": "out", "schema": {"type": "object", "properties": {}}}
+    settings = ProxySettings(preset="huggingface", base_url=chat_upstream.base_url, store="none")
+    async with asgi_client(create_app_from_settings(settings)) as client:
+        reply = await client.post(
+            "/v1/responses", json={"input": "x", "tools": TOOLS, "text": {"format": schema}}
+        )
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "text.format"
+    assert chat_upstream.requests == []

@@ -161,6 +161,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     "reasoning_effort": False,
                     "drop_unsupported": frozenset({"reasoning.effort", "parallel_tool_calls"}),  # ignored
                     "json_schema_style": "tgi",  # response_format.value: OpenAI's json_schema key is rejected
+                    "tools_or_format": True,  # TGI refuses tools and response_format together (trap 18)
                 },
                 description="Hugging Face Text Generation Inference (TGI) Messages API",
             ),

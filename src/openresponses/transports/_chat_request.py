@@ -68,6 +68,8 @@ class ChatRequestOptions:
     extra_body: dict[str, Any] = field(default_factory=dict)
     #: The upstream ignores ``tool_choice`` (Ollama): only what can be honoured without it passes.
     tool_choice_ignored: bool = False
+    #: The upstream refuses ``tools`` and ``response_format`` together (TGI): a 400 here instead.
+    tools_or_format: bool = False
 
 
 def chat_request_body(
@@ -116,6 +118,10 @@ def chat_request_body(
         out[opts.max_tokens_field] = body.max_output_tokens
     if wanted("text"):
         _text(body, opts, out)
+        if opts.tools_or_format and "tools" in out and "response_format" in out:
+            reject(
+                "text.format with tools", "this upstream takes one or the other (TGI)", loc=("text", "format")
+            )
     if wanted("reasoning"):
         _reasoning(body, opts, out)
     _extensions(extras, drop, out)

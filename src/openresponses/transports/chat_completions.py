@@ -87,6 +87,8 @@ class ChatCompletionsDialect:
     - ``max_event_size``: the bound on one streamed SSE event in bytes (16 MiB; ``None``: none).
     - ``tool_choice_ignored``: the upstream ignores ``tool_choice`` (Ollama): ``auto`` is not
       sent, ``none`` sends no tools, a forced call (``required``, a named function) is refused.
+    - ``tools_or_format``: the upstream refuses ``tools`` and a structured-output format in one
+      request (TGI): such a request is refused here, naming ``text.format``, before it is sent.
     - ``require_done``: the upstream always ends a stream with ``data: [DONE]`` (OpenAI, vLLM,
       TGI, llama.cpp, Ollama, OpenRouter), so a body that ends without it was cut, even after a
       finish chunk (the usage chunk that follows it is then lost): ``response.failed`` with the
@@ -117,6 +119,7 @@ class ChatCompletionsDialect:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         require_done: bool = False,
         tool_choice_ignored: bool = False,
+        tools_or_format: bool = False,
     ) -> None:
         #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
         self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
@@ -142,6 +145,7 @@ class ChatCompletionsDialect:
             json_schema_style=json_schema_style,
             extra_body=body,
             tool_choice_ignored=bool(tool_choice_ignored),
+            tools_or_format=bool(tools_or_format),
         )
         #: How replies are read.
         self.stream_options = ChatStreamOptions(
@@ -233,5 +237,5 @@ class ChatCompletionsDialect:
             f"max_tokens_field={r.max_tokens_field!r}, stream_usage={r.stream_usage}, "
             f"reasoning_effort={r.reasoning_effort}, json_schema_style={r.json_schema_style!r}, "
             f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done}, "
-            f"tool_choice_ignored={r.tool_choice_ignored})"
+            f"tool_choice_ignored={r.tool_choice_ignored}, tools_or_format={r.tools_or_format})"
         )
