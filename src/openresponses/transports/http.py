@@ -318,11 +318,12 @@ class HTTPTransport:
 
     def _request_id(self, headers: Mapping[str, str], redactor: Redactor) -> str | None:
         """The upstream's request id: the dialect's vendor header, else ``x-request-id``; cleaned
-        of this call's credentials before it is cut (a server may echo a key there)."""
+        of this call's credentials before it is cut (a server may echo a key there; the exact
+        keys only: an id is not prose, and the patterns cost ≈ 6 µs per reply)."""
         for name in self._id_headers:
             value = headers.get(name)
             if isinstance(value, str) and value:
-                return redactor.message(value)[:200]
+                return redactor.text(value)[:200]
         return None
 
     def _parts(self, request: Request) -> tuple[str, dict[str, str], bytes, httpx.Timeout]:
