@@ -98,9 +98,9 @@ class ProxySettings:
     no inbound auth). ``store`` is ``auto`` (memory, except in front of a native Responses
     upstream that keeps state itself), ``memory``, ``none``, ``sqlite:PATH`` or a redis URL;
     ``store_ttl`` how long it keeps a response (seconds; default 30 days, as OpenAI keeps stored
-    responses; ``None``: until evicted) and ``store_max_entries`` how many (memory and SQLite:
-    the least recently used go first; ``None``: 10,000 in memory, no limit in SQLite; Redis is
-    bounded by the TTL and its own ``maxmemory`` policy).
+    responses; ``None``: until evicted) and ``store_max_entries`` how many (beyond it memory
+    drops the least recently used, SQLite the oldest stored; ``None``: 10,000 in memory, no
+    limit in SQLite; Redis is bounded by the TTL and its own ``maxmemory`` policy).
     ``redis_url`` is the Redis that workers and hosts share: the response store when ``store``
     is ``auto`` (where a store is needed), and the state of every circuit breaker of a
     ``config`` file that names no ``redis_url`` of its own. ``cache`` turns on the semantic cache
