@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from openresponses import APITimeoutError, AsyncClient, AsyncResponseStream, Provider, StreamInterrupted
+from openresponses import (
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
+    AsyncResponseStream,
+    Provider,
+    StreamInterrupted,
+)
 from openresponses.middleware import Failover, Retry, RetryPolicy, Timeout
 from openresponses.middleware import failover as failover_module
 from openresponses.testing import ScriptedServer, stall, status, text
@@ -333,3 +340,24 @@ async def test_the_default_bounds_a_nested_chains_last_member_when_a_provider_fo
             assert time.monotonic() - started < 5.0
         assert final.output_text == "from c" and final.provider == "c"
         assert len(a.requests) == len(b.requests) == 1
+
+
+@bounded
+async def test_a_retry_that_cannot_finish_before_first_event_gives_the_upstreams_error() -> None:
+    # A 503 asking for 2 s under a 0.5 s first-event budget: the caller gets the 503 (with its
+    # Retry-After) at once, not a timeout fired half-way through a wait that could not end in time.
+    async with (
+        ScriptedServer([status(503, retry_after=2), text("late")]) as server,
+        AsyncClient(
+            base_url=server.base_url,
+            middleware=[Timeout(first_event=0.5), Retry(RetryPolicy(attempts=3, max_retry_after=5.0))],
+        ) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APIStatusError) as info:
+            async with client.responses.stream(model="m", input="x") as stream:
+                async for _ in stream:
+                    pass
+        elapsed = time.monotonic() - started
+    assert info.value.status_code == 503 and elapsed < 0.45, elapsed
+    assert any("deadline" in note for note in getattr(info.value, "__notes__", []))

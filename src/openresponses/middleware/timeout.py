@@ -44,10 +44,13 @@ class Timeout:
       (below a ``Failover`` it fails over at once, without a retry on the same provider),
       after it a ``StreamInterrupted`` caused by it.
 
-    It also sets ``request.context.deadline`` for inner layers (Retry will not start a wait
-    that cannot finish in time). Place it innermost (in ``Provider(middleware=[...])``) for
-    per-attempt limits, outermost for a deadline on the whole call including retries and
-    failover. Fires are reported as ``request.context.record(TimedOut(which, limit_s))``.
+    It also sets ``request.context.deadline`` for inner layers while the reply is obtained
+    (the sooner of ``total`` and, for a stream, ``first_event``, or for a whole reply,
+    ``non_stream``): Retry will not start a wait that cannot finish in time, so the caller gets
+    the upstream's last error rather than a timeout fired during the wait. Place it innermost
+    (in ``Provider(middleware=[...])``) for per-attempt limits, outermost for a deadline on the
+    whole call including retries and failover. Fires are reported as
+    ``request.context.record(TimedOut(which, limit_s))``.
 
     ::
 
@@ -84,8 +87,6 @@ class Timeout:
         start = time.monotonic()
         deadline = None if self.total is None else start + self.total
         previous = context.deadline
-        if deadline is not None and (previous is None or deadline < previous):
-            context.deadline = deadline
         # How long obtaining the reply may take, and which limit that is.
         which, limit = "total", self.total
         if request.stream and self.first_event is not None and (limit is None or self.first_event < limit):
@@ -94,6 +95,12 @@ class Timeout:
             not request.stream and self.non_stream is not None and (limit is None or self.non_stream < limit)
         ):
             limit = self.non_stream  # reported as "total": the whole call, as it is for this call
+        # While the reply is obtained, inner layers see that limit's deadline: a Retry then does
+        # not start a wait it cannot finish, and the caller gets the upstream's error (a 503 with
+        # its Retry-After) rather than this layer's timeout fired in the middle of the wait.
+        obtain = None if limit is None else start + limit
+        if obtain is not None and (previous is None or obtain < previous):
+            context.deadline = obtain
         # idle bounds every silence of an upstream; the innermost layer making attempts enforces
         # it per attempt (the wait for headers included): see _silence.
         silence = None
