@@ -124,3 +124,16 @@ def test_one_store_serves_several_event_loops(make_record: Any) -> None:
         thread.join()
     assert errors == []
     assert len(store) == 50
+
+
+def test_with_expiry_carries_every_field_over() -> None:
+    # with_expiry builds the copy with the constructor (faster than dataclasses.replace): a field
+    # added to StoredResponse must be added there too, or this fails.
+    from dataclasses import fields, replace
+
+    from openresponses.store import StoredResponse
+
+    values = {f.name: f"v-{f.name}" for f in fields(StoredResponse)}
+    record = StoredResponse(**values)  # type: ignore[arg-type]
+    assert record.with_expiry(10.0, 5.0) == replace(record, expires_at=15.0)
+    assert record.with_expiry(None, 5.0) is record

@@ -16,7 +16,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._errors import OpenResponsesError
@@ -110,7 +110,20 @@ class StoredResponse:
 
     def with_expiry(self, ttl: float | None, now: float) -> StoredResponse:
         """A copy expiring ``ttl`` seconds after ``now`` (unchanged when ``ttl`` is ``None``)."""
-        return self if ttl is None else replace(self, expires_at=now + ttl)
+        if ttl is None:
+            return self
+        # The constructor, not dataclasses.replace: ≈ 25k fewer instructions, on every store
+        # write of the served proxy (a test pins that every field is carried over).
+        return StoredResponse(
+            self.id,
+            self.model,
+            self.created_at,
+            self.status,
+            self.input,
+            self.output,
+            self.previous_response_id,
+            now + ttl,
+        )
 
     def to_json(self) -> str:
         """The JSON form the SQLite and Redis stores write (versioned, compact)."""
