@@ -107,7 +107,7 @@ def describe(exc: BaseException, body: Any = None) -> ErrorReply:
     if isinstance(exc, ResponseFailedError):
         return _failed(exc)
     if isinstance(exc, CircuitOpenError):
-        headers = {"retry-after": str(max(1, round(exc.reopens_in)))} if exc.reopens_in is not None else {}
+        headers = _retry_after(exc.reopens_in)
         return ErrorReply(503, "server_error", str(exc), "circuit_open", headers=headers)
     if isinstance(exc, RejectedError):
         return ErrorReply(503, "server_error", str(exc), "rejected")
@@ -142,7 +142,7 @@ def describe(exc: BaseException, body: Any = None) -> ErrorReply:
 def _all_open(errors: list[CircuitOpenError]) -> ErrorReply:
     """Every provider of the chain failing fast: a 503 with the soonest reopening as Retry-After."""
     known = [e.reopens_in for e in errors if e.reopens_in is not None]
-    headers = {"retry-after": str(max(1, round(min(known))))} if known else {}
+    headers = _retry_after(min(known) if known else None)
     names = ", ".join(repr(e.provider) for e in errors)
     return ErrorReply(
         503,
@@ -151,6 +151,11 @@ def _all_open(errors: list[CircuitOpenError]) -> ErrorReply:
         "circuit_open",
         headers=headers,
     )
+
+
+def _retry_after(reopens_in: float | None) -> dict[str, str]:
+    """``Retry-After`` for a breaker that reopens in ``reopens_in`` seconds (at least 1)."""
+    return {} if reopens_in is None else {"retry-after": str(max(1, round(reopens_in)))}
 
 
 def _short(exc: BaseException) -> str:

@@ -96,6 +96,11 @@ def open_store(spec: StoreSpec, *, ttl: float | None = None, max_entries: int | 
     return RedisStore(spec.target, ttl=ttl)
 
 
+def _settings_store(settings: ProxySettings, spec: StoreSpec) -> Any:
+    """The store ``spec`` names, bounded as the settings say (``--store-ttl``, ``--store-max-entries``)."""
+    return open_store(spec, ttl=settings.store_ttl, max_entries=settings.store_max_entries)
+
+
 def _env_key(name: str | None) -> str | None:
     return os.environ.get(name) if name else None
 
@@ -156,7 +161,7 @@ def _middleware(settings: ProxySettings, *, retries: bool, compaction: bool) -> 
                 key="--trace",
             ) from None
         stack.append(Tracing())
-    store = open_store(settings.store_spec(), ttl=settings.store_ttl, max_entries=settings.store_max_entries)
+    store = _settings_store(settings, settings.store_spec())
     if store is not None:
         from ..middleware.stateful import Stateful
 
@@ -313,7 +318,7 @@ def check_store(settings: ProxySettings) -> None:
     if spec.kind in ("none", "memory"):
         return
     flag = "--redis-url" if settings.store == "auto" else "--store"
-    store = open_store(spec, ttl=settings.store_ttl, max_entries=settings.store_max_entries)
+    store = _settings_store(settings, spec)
 
     async def probe() -> None:
         try:
@@ -331,11 +336,24 @@ def check_store(settings: ProxySettings) -> None:
 def exposure_warnings(settings: ProxySettings) -> list[str]:
     """Start-up warnings about who can reach the proxy: bound beyond loopback without an
     inbound key means anyone who reaches the port spends the upstream key."""
-    loopback = settings.host in ("127.0.0.1", "localhost", "::1") or settings.host.startswith("127.")
-    if loopback or settings.api_key_env:
+    if _is_loopback(settings.host) or settings.api_key_env:
         return []
     return [
         f"--host {settings.host} without --api-key-env: anyone who can reach this port can use the "
         "proxy, and the upstream key behind it; set --api-key-env VAR (clients then send "
         "Authorization: Bearer $VAR)"
     ]
+
+
+def _is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ``::1``, IPv4-mapped forms)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
