@@ -415,3 +415,20 @@ def test_the_cache_flag_is_checked() -> None:
         ProxySettings(preset="ollama", cache="bogus").validate()
     with pytest.raises(ConfigError, match="each worker would cache apart"):
         ProxySettings(preset="ollama", cache="memory", workers=2, store="sqlite:/tmp/x.db").validate()
+
+
+async def test_an_unknown_nested_key_is_a_400_naming_its_path_and_nothing_is_sent(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # Models keep unknown keys; the translation would read past them (a vendor's cache_control,
+    # a typo): refused before the upstream is called, the path in `param`.
+    part = {"type": "input_text", "text": "hi", "cache_control": {"type": "ephemeral"}}
+    async with asgi_client(ollama_app(chat_upstream)) as client:
+        reply = await client.post(
+            "/v1/responses", json={"input": [{"type": "message", "role": "user", "content": [part]}]}
+        )
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["param"] == "input.0.content.0.cache_control"
+    assert "'input.0.content.0.cache_control' is not supported" in error["message"]
+    assert chat_upstream.requests == []

@@ -15,18 +15,25 @@ from collections.abc import Callable, Container, Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
+from pydantic import BaseModel
+
 from .._errors import RequestValidationError
 from ..types import CreateResponseBody
-from ..types.tools import AllowedToolsChoice, FunctionToolParam
+from ..types.content import UnknownAnnotation, UnknownContent
+from ..types.items import UnknownItem, UnknownItemParam
+from ..types.text import UnknownTextFormat
+from ..types.tools import AllowedToolsChoice, FunctionToolParam, UnknownTool, UnknownToolChoice
 
 __all__ = [
     "CLIENT_BOOKKEEPING_FIELDS",
     "CORE_FIELDS",
+    "SENT_BACK_KEYS",
     "SERVER_STATE_FIELDS",
     "Reject",
     "Rejecter",
     "allowed_tool_names",
     "function_tools",
+    "nested_extra",
     "reject_server_state",
     "set_fields",
 ]
@@ -122,7 +129,69 @@ def set_fields(
         reject(f"field {name!r}", *detail, loc=(name,))
     for name in sorted(set(extras) - extensions - harmless - drop):
         reject(f"field {name!r}", loc=(name,))
+    for name in sorted(present - drop):
+        value = getattr(body, name)
+        if isinstance(value, BaseModel | list):
+            skip = SENT_BACK_KEYS if name == "input" else frozenset()
+            where = nested_extra(value, (fields[name].alias or name,), skip=skip)
+            if where is not None:
+                path = ".".join(str(part) for part in where)
+                reject(f"field {path!r}", "is not supported (not an Open Responses field)", loc=where)
     return present, extras
+
+
+#: Keys an item has when a response's output is sent back as input (``input += output``), which
+#: no input item takes (the spec's ``status`` on reasoning, a compaction's ``created_by``, a
+#: message's ``phase``): bookkeeping of the response they came from, accepted and not sent.
+SENT_BACK_KEYS: frozenset[str] = frozenset({"status", "created_by", "phase"})
+
+#: Models of a type this library does not know: every key of theirs is "extra". The adapter
+#: refuses them by their ``type`` ("content part 'x' is not supported"), which says more.
+_OPAQUE = (
+    UnknownAnnotation,
+    UnknownContent,
+    UnknownItem,
+    UnknownItemParam,
+    UnknownTextFormat,
+    UnknownTool,
+    UnknownToolChoice,
+)
+
+
+def nested_extra(
+    value: object, loc: tuple[str | int, ...], *, skip: Set[str] = frozenset()
+) -> tuple[str | int, ...] | None:
+    """Where in ``value`` (a model or a list of them, found at ``loc``) the first key that is
+    no field of its model sits (``input.0.content.1.cache_control``), or ``None``. Keys in
+    ``skip`` are accepted on ``value`` itself (on each element of a list), not deeper.
+
+    Why: models keep unknown keys (``extra="allow"``), and a translation reads only the fields
+    it knows, so such a key (a vendor's ``cache_control`` on a content part, a typo) would be
+    dropped without a word. A key whose value is ``null`` counts as absent, as at the top level.
+    Free-form values (a tool's JSON schema, ``metadata``) are dicts, not models: not looked into.
+    """
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, BaseModel | list):
+                where = nested_extra(item, (*loc, index), skip=skip)
+                if where is not None:
+                    return where
+        return None
+    if not isinstance(value, BaseModel) or isinstance(value, _OPAQUE):
+        return None
+    extra = value.__pydantic_extra__
+    if extra:
+        for key in sorted(extra):
+            if extra[key] is not None and key not in skip:
+                return (*loc, key)
+    fields = type(value).model_fields
+    for name, field_value in value.__dict__.items():
+        if isinstance(field_value, BaseModel | list):
+            info = fields.get(name)
+            where = nested_extra(field_value, (*loc, (info.alias if info is not None else None) or name))
+            if where is not None:
+                return where
+    return None
 
 
 def reject_server_state(
