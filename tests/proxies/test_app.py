@@ -363,8 +363,13 @@ async def test_upstream_key_echoed_in_errors_never_reaches_the_client(
         unauthorized = await client.post("/v1/responses", json={"model": "m", "input": "x"})
         server_error = await client.post("/v1/responses", json={"model": "m", "input": "x"})
         midstream = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
-    assert unauthorized.status_code == 401 and server_error.status_code == 500
-    assert "Incorrect API key provided: [redacted]" in unauthorized.json()["error"]["message"]
+    # The proxy's own upstream key was refused: the proxy's configuration, not the caller's key.
+    assert unauthorized.status_code == 502 and server_error.status_code == 500
+    assert "www-authenticate" not in unauthorized.headers
+    error = unauthorized.json()["error"]
+    assert error["code"] == "upstream_authentication_error"
+    assert "the proxy's upstream key needs fixing, not yours" in error["message"]
+    assert "Incorrect API key provided: [redacted]" in error["message"]
     for reply in (unauthorized, server_error, midstream):
         assert UPSTREAM_KEY not in reply.text
         assert all(UPSTREAM_KEY not in value for value in reply.headers.values())

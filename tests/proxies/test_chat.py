@@ -175,7 +175,7 @@ async def test_huggingface_key_stays_in_the_proxy(
         denied = await client.post("/v1/responses", json={"input": "x"})
         fine = await client.post("/v1/responses", json={"input": "x", "reasoning": {"effort": "high"}})
         models = await client.get("/v1/models")
-    assert denied.status_code == 401
+    assert denied.status_code == 502 and denied.json()["error"]["code"] == "upstream_authentication_error"
     for reply in (denied, fine, models):
         assert HF_KEY not in reply.text
     assert fine.status_code == 200
@@ -432,3 +432,37 @@ async def test_an_unknown_nested_key_is_a_400_naming_its_path_and_nothing_is_sen
     assert error["param"] == "input.0.content.0.cache_control"
     assert "'input.0.content.0.cache_control' is not supported" in error["message"]
     assert chat_upstream.requests == []
+
+
+async def test_an_upstream_refusing_the_proxys_key_is_a_502_not_the_callers_401(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The caller's key to the proxy is right; the proxy's key to the upstream is not. A 401 (with
+    # WWW-Authenticate) would tell the caller to fix a key that is not theirs.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-upstream-key-0123456789")
+    monkeypatch.setenv("PROXY_INBOUND_KEY", "sk-inbound-key-0123456789")
+    async with ChatCompletionsServer(api_key="sk-right-upstream-key-0123456789") as upstream:
+        settings = ProxySettings(
+            preset="openai",
+            api="chat-completions",
+            base_url=upstream.base_url,
+            api_key_env="PROXY_INBOUND_KEY",
+        )
+        headers = {"authorization": "Bearer sk-inbound-key-0123456789"}
+        async with asgi_client(create_app_from_settings(settings)) as client:
+            plain = await client.post("/v1/responses", json={"model": "m", "input": "x"}, headers=headers)
+            streamed = await client.post(
+                "/v1/responses", json={"model": "m", "input": "x", "stream": True}, headers=headers
+            )
+            models = await client.get("/v1/models", headers=headers)
+            caller_wrong = await client.post(
+                "/v1/responses", json={"model": "m", "input": "x"}, headers={"authorization": "Bearer nope"}
+            )
+    for reply in (plain, streamed, models):
+        assert reply.status_code == 502, reply.text
+        assert "www-authenticate" not in reply.headers
+        error = reply.json()["error"]
+        assert error["code"] == "upstream_authentication_error" and error["type"] == "server_error"
+        assert "not yours" in error["message"]
+        assert "sk-wrong-upstream-key-0123456789" not in reply.text
+    assert caller_wrong.status_code == 401 and caller_wrong.json()["error"]["code"] == "invalid_api_key"

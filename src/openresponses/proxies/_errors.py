@@ -32,7 +32,7 @@ from .._redact import MIN_SECRET_LENGTH as MIN_SECRET_LENGTH  # re-exported: pro
 from .._redact import Redactor as SharedRedactor
 from ..store._base import StoreError
 
-__all__ = ["ErrorReply", "Redactor", "describe", "error_body", "type_for_status"]
+__all__ = ["ErrorReply", "Redactor", "describe", "error_body", "type_for_status", "upstream_unauthorized"]
 
 _STATUS_OF_TYPE = {
     "invalid_request": 400,
@@ -220,6 +220,8 @@ def _status_error(exc: APIStatusError) -> ErrorReply:
     if _looks_like_html(message):
         message = f"The upstream answered HTTP {exc.status_code} with an HTML page."  # a gateway's error page
     code = getattr(detail, "code", None)
+    if exc.status_code == 401:
+        return upstream_unauthorized(message, headers)
     return ErrorReply(
         status,
         getattr(detail, "type", None) or type_for_status(status),
@@ -227,6 +229,24 @@ def _status_error(exc: APIStatusError) -> ErrorReply:
         None if code is None else str(code),
         getattr(detail, "param", None),
         headers,
+    )
+
+
+def upstream_unauthorized(detail: str, headers: Mapping[str, str] | None = None) -> ErrorReply:
+    """An upstream's 401, as the proxy reports it: ``502 upstream_authentication_error``.
+
+    Why not the upstream's 401: the proxy never sends the caller's key upstream, only its own
+    (from its environment), so the upstream rejecting it is the proxy's configuration to fix,
+    not the caller's key. Passed on as a 401 (with ``WWW-Authenticate``), it read as "your key
+    to the proxy is wrong" and sent the caller looking in the wrong place.
+    """
+    return ErrorReply(
+        502,
+        "server_error",
+        "The upstream rejected the proxy's own credentials (HTTP 401), so the proxy's upstream key "
+        f"needs fixing, not yours: {detail}",
+        "upstream_authentication_error",
+        headers=dict(headers or {}),
     )
 
 

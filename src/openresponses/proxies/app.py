@@ -36,7 +36,7 @@ from ..cache._status import CacheStatus, control_headers
 from ..store._base import output_to_input
 from ..types import CompactResponse, CompactResponseBody, CreateResponseBody
 from ..types import Response as ResponseModel
-from ._errors import ErrorReply, describe, type_for_status
+from ._errors import ErrorReply, describe, type_for_status, upstream_unauthorized
 from ._http import (
     BadBody,
     ClientDisconnect,
@@ -90,6 +90,8 @@ class _Proxy:
                     502, "server_error", "The upstream's model list is too large.", "upstream_protocol_error"
                 )
             )
+        if reply.status == 401:  # the proxy's own upstream key, not the caller's (see _errors)
+            return error_response(upstream_unauthorized("its model list answered HTTP 401."))
         status = reply.status if 200 <= reply.status <= 599 else 502
         return Response(self.redactor.bytes(reply.body), status_code=status, media_type=reply.content_type)
 
