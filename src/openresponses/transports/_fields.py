@@ -169,29 +169,44 @@ def nested_extra(
     it knows, so such a key (a vendor's ``cache_control`` on a content part, a typo) would be
     dropped without a word. A key whose value is ``null`` counts as absent, as at the top level.
     Free-form values (a tool's JSON schema, ``metadata``) are dicts, not models: not looked into.
+    It runs on every translated request, so types are tested by identity (a cached verdict per
+    class), not with ``isinstance`` on pydantic's metaclass.
     """
+    kind = type(value)
     if isinstance(value, list):
         for index, item in enumerate(value):
-            if isinstance(item, BaseModel | list):
+            item_kind = type(item)
+            if item_kind is list or _inspected(item_kind):
                 where = nested_extra(item, (*loc, index), skip=skip)
                 if where is not None:
                     return where
         return None
-    if not isinstance(value, BaseModel) or isinstance(value, _OPAQUE):
+    if not _inspected(kind):
         return None
-    extra = value.__pydantic_extra__
+    extra = value.__pydantic_extra__  # type: ignore[attr-defined]
     if extra:
         for key in sorted(extra):
             if extra[key] is not None and key not in skip:
                 return (*loc, key)
-    fields = type(value).model_fields
     for name, field_value in value.__dict__.items():
-        if isinstance(field_value, BaseModel | list):
-            info = fields.get(name)
+        field_kind = type(field_value)
+        if field_kind is list or _inspected(field_kind):
+            info = kind.model_fields.get(name)  # type: ignore[attr-defined]
             where = nested_extra(field_value, (*loc, (info.alias if info is not None else None) or name))
             if where is not None:
                 return where
     return None
+
+
+_INSPECTED: dict[type, bool] = {}
+
+
+def _inspected(kind: type) -> bool:
+    """Whether values of ``kind`` are models to look into (not an ``Unknown*`` one)."""
+    verdict = _INSPECTED.get(kind)
+    if verdict is None:
+        verdict = _INSPECTED[kind] = issubclass(kind, BaseModel) and not issubclass(kind, _OPAQUE)
+    return verdict
 
 
 def reject_server_state(
