@@ -113,7 +113,17 @@ async def test_invalid_bodies_name_the_field_and_send_nothing(
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b"", "empty")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b"", "empty"),
+        # Python's json reads these; no other JSON parser (nor any upstream) does.
+        (b'{"model": "m", "input": "x", "metadata": {"a": NaN}}', "NaN is not a JSON number"),
+        (b'{"model": "m", "input": "x", "temperature": -Infinity}', "-Infinity is not a JSON number"),
+        # Deeper than json's recursion guard: was a 500 (RecursionError).
+        (b'{"model": "m", "input": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nests too deeply"),
+        (b'{"model": "m", "input": "\xff"}', "not valid JSON"),
+    ],
 )
 async def test_non_json_bodies_are_400(
     scripted_server: ScriptedServer, make_app: MakeApp, content: bytes, fragment: str
@@ -124,6 +134,26 @@ async def test_non_json_bodies_are_400(
         )
     assert reply.status_code == 400
     assert reply.json()["error"]["code"] == "invalid_json" and fragment in reply.json()["error"]["message"]
+    assert scripted_server.requests == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'\xef\xbb\xbf{"model": "m", "input": "caf\xc3\xa9"}',  # UTF-8 with a BOM
+        '{"model": "m", "input": "café"}'.encode("utf-16"),  # json.loads detects UTF-16 and -32
+    ],
+    ids=["utf-8-bom", "utf-16"],
+)
+async def test_json_in_other_unicode_encodings_is_read(
+    scripted_server: ScriptedServer, make_app: MakeApp, content: bytes
+) -> None:
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        reply = await client.post(
+            "/v1/responses", content=content, headers={"content-type": "application/json"}
+        )
+    assert reply.status_code == 200, reply.text
+    assert "café" in str(scripted_server.requests[0].body["input"])
 
 
 async def test_body_limit_413_declared_and_streamed(
@@ -545,3 +575,20 @@ async def _nothing() -> dict[str, Any]:
 
 async def _drop(message: Any) -> None:
     pass
+
+
+def test_header_map_answers_as_starlettes_headers() -> None:
+    from starlette.datastructures import Headers
+
+    from openresponses.proxies._http import header_map
+
+    raw = [
+        (b"authorization", b"Bearer first"),
+        (b"x-openresponses-cache", b"bypass"),
+        (b"authorization", b"Bearer second"),
+        (b"x-note", "caf\u00e9".encode("latin-1")),
+    ]
+    mapped, theirs = header_map({"headers": raw}), Headers(raw=raw)
+    for name in ("authorization", "x-openresponses-cache", "x-note", "traceparent"):
+        assert mapped.get(name) == theirs.get(name)
+        assert (name in mapped) == (name in theirs)

@@ -29,6 +29,7 @@ __all__ = [
     "EventStreamResponse",
     "authorized",
     "error_response",
+    "header_map",
     "read_json",
     "trace_context",
     "unless_disconnected",
@@ -56,6 +57,22 @@ def error_response(reply: ErrorReply, redactor: Redactor | None = None) -> Respo
     return Response(content, status_code=reply.status, headers=headers, media_type="application/json")
 
 
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers as one dict: names lower-case (as ASGI servers give them), the
+    first of a repeated header winning, as Starlette's ``Headers.get`` answers.
+
+    Why: the request path looks up half a dozen headers (the key, idempotency, cache control,
+    trace context), and each lookup on Starlette's ``Headers`` scans the list and raises and
+    catches a ``KeyError`` for an absent one; one pass into a dict does them all.
+    """
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1")
+        if key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
 def authorized(headers: Mapping[str, str], key: bytes) -> bool:
     """Whether ``Authorization: Bearer <key>`` was sent; compared in constant time."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -64,9 +81,14 @@ def authorized(headers: Mapping[str, str], key: bytes) -> bool:
     return scheme.lower() == "bearer" and matches
 
 
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object, at most ``limit`` bytes; ``BadBody`` (413 / 400) otherwise."""
-    declared = request.headers.get("content-length", "")
+async def read_json(request: Request, limit: int, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The body as a JSON object, at most ``limit`` bytes; ``BadBody`` (413 / 400) otherwise.
+
+    Strict JSON (RFC 8259): ``NaN`` and ``Infinity``, which Python's ``json`` reads by default,
+    are refused here, so what the proxy hands on is JSON it can send anywhere. ``headers``: the
+    request's :func:`header_map`, if already built.
+    """
+    declared = (headers if headers is not None else request.headers).get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BadBody(_too_large(limit))  # refused before reading a byte
     chunks: list[bytes] = []
@@ -78,9 +100,16 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        data = json.loads(raw)
+        data = _parse(raw)
+    except RecursionError:  # json's own guard: without this, a 500
+        message = "The request body nests too deeply to be read."
+        raise BadBody(ErrorReply(400, "invalid_request_error", message, "invalid_json")) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        where = ""
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" (line {exc.lineno}, column {exc.colno})"
+        elif isinstance(exc, _NotANumber):
+            where = f" ({exc})"
         message = (
             "The request body is empty; send a JSON object."
             if not raw.strip()
@@ -97,6 +126,31 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
             )
         )
     return data
+
+
+class _NotANumber(ValueError):
+    """``NaN`` / ``Infinity`` / ``-Infinity`` in a body: Python's extension, not JSON."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotANumber(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_BOM = b"\xef\xbb\xbf"
+
+
+def _parse(raw: bytes) -> Any:
+    """``raw`` parsed as strict JSON. UTF-8 (what clients send) is decoded first, so ``json``
+    skips sniffing the encoding; a BOM or other bytes get ``json.loads``' own detection."""
+    if raw[:3] != _BOM:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            pass
+        else:
+            return _DECODER.decode(text)
+    return json.loads(raw, parse_constant=_no_constant)
 
 
 def _too_large(limit: int) -> ErrorReply:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -44,6 +44,7 @@ from ._http import (
     EventStreamResponse,
     authorized,
     error_response,
+    header_map,
     passed_trace_headers,
     read_json,
     trace_context,
@@ -74,7 +75,7 @@ class _Proxy:
         return JSONResponse({"status": "ok"})
 
     async def models(self, request: HTTPRequest) -> Response:
-        if (denied := self._deny(request)) is not None:
+        if (denied := self._deny(header_map(request.scope))) is not None:
             return denied
         if self.upstream.models is None:
             return error_response(
@@ -96,11 +97,12 @@ class _Proxy:
         return Response(self.redactor.bytes(reply.body), status_code=status, media_type=reply.content_type)
 
     async def create(self, request: HTTPRequest) -> Response:
-        if (denied := self._deny(request)) is not None:
+        headers = header_map(request.scope)
+        if (denied := self._deny(headers)) is not None:
             return denied
         data: dict[str, Any] = {}
         try:
-            data = await read_json(request, self.max_body_bytes)
+            data = await read_json(request, self.max_body_bytes, headers)
             stream = data.pop("stream", None)
             if stream is not None and not isinstance(stream, bool):
                 raise BadBody(
@@ -113,8 +115,9 @@ class _Proxy:
             call = self.upstream.client.build_request(
                 data,
                 stream=bool(stream),
-                idempotency_key=request.headers.get("idempotency-key"),
-                extra_headers=self._passed_headers(request.headers),
+                idempotency_key=headers.get("idempotency-key"),
+                extra_headers=self._passed_headers(headers),
+                from_json=True,
             )
             if low is not None and isinstance(call.body, CreateResponseBody):
                 call = call.replace(body=call.body.model_copy(update={"max_output_tokens": low}))
@@ -124,14 +127,15 @@ class _Proxy:
             return error_response(describe(exc, data), self.redactor)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening
-        return await self._send(request, call)
+        return await self._send(request, headers, call)
 
     async def compact(self, request: HTTPRequest) -> Response:
-        if (denied := self._deny(request)) is not None:
+        headers = header_map(request.scope)
+        if (denied := self._deny(headers)) is not None:
             return denied
         data: dict[str, Any] = {}
         try:
-            data = await read_json(request, self.max_body_bytes)
+            data = await read_json(request, self.max_body_bytes, headers)
             try:
                 body = CompactResponseBody.model_validate(data)
             except ValidationError as exc:
@@ -142,17 +146,19 @@ class _Proxy:
             return error_response(describe(exc, data), self.redactor)
         except ClientDisconnect:
             return Response(status_code=400)
-        return await self._send(request, Request(body=body, operation="compact", context=CallContext()))
+        return await self._send(
+            request, headers, Request(body=body, operation="compact", context=CallContext())
+        )
 
     # -- the call -------------------------------------------------------------------------------
 
-    async def _send(self, http: HTTPRequest, call: Request) -> Response:
+    async def _send(self, http: HTTPRequest, headers: Mapping[str, str], call: Request) -> Response:
         cache = CacheStatus.watch(call)  # X-Cache-Status, when a SemanticCache is in the pipeline
 
         async def upstream() -> Any:
             reply: Any = None
             try:
-                with trace_context(http.headers):
+                with trace_context(headers):
                     reply = await self.upstream.client.send(call)
                     if call.stream and isinstance(reply, ResponseModel):
                         # A middleware answered with a whole response: stream it as events.
@@ -186,7 +192,7 @@ class _Proxy:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _passed_headers(self, headers: Any) -> dict[str, str]:
+    def _passed_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """What of the caller's headers goes on: a SemanticCache's bypass / refresh, and, unless
         the proxy traces (then its own spans carry the context on), the W3C trace context."""
         passed = control_headers(headers)
@@ -194,8 +200,8 @@ class _Proxy:
             passed.update(passed_trace_headers(headers))
         return passed
 
-    def _deny(self, request: HTTPRequest) -> Response | None:
-        if self.key is None or authorized(request.headers, self.key):
+    def _deny(self, headers: Mapping[str, str]) -> Response | None:
+        if self.key is None or authorized(headers, self.key):
             return None
         return error_response(
             ErrorReply(
