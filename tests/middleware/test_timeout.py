@@ -361,3 +361,56 @@ async def test_a_retry_that_cannot_finish_before_first_event_gives_the_upstreams
         elapsed = time.monotonic() - started
     assert info.value.status_code == 503 and elapsed < 0.45, elapsed
     assert any("deadline" in note for note in getattr(info.value, "__notes__", []))
+
+
+# -- the limit's own timer: asyncio.timeout's rules -----------------------------------------------
+
+
+async def _bounded(limit: float, inner: Callable[[], Awaitable[Any]]) -> Any:
+    from openresponses._pipeline import CallContext, Request
+    from openresponses.types import CreateResponseBody
+
+    request = Request(body=CreateResponseBody(model="m", input="x"), context=CallContext())
+    return await Timeout(non_stream=limit)(request, lambda _request: inner())
+
+
+async def test_the_limit_firing_is_an_api_timeout_and_the_cancel_is_taken_back() -> None:
+    with pytest.raises(APITimeoutError) as caught:
+        await _bounded(0.01, lambda: asyncio.sleep(5))
+    assert caught.value.which == "total"
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0)  # no cancel left pending on the task
+
+
+async def test_a_cancel_from_elsewhere_stays_a_cancel() -> None:
+    async def call() -> None:
+        await _bounded(5, lambda: asyncio.sleep(5))
+
+    task = asyncio.ensure_future(call())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_cancel_from_elsewhere_as_the_limit_fires_stays_a_cancel() -> None:
+    # Both at once: asyncio.timeout leaves such a cancel as it is; so does Timeout.
+    async def inner() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_later(0.02, task.cancel)
+        time.sleep(0.05)  # both the limit (0.01 s) and the outside cancel come due meanwhile
+        await asyncio.sleep(1)
+
+    task = asyncio.ensure_future(_bounded(0.01, inner))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_an_inner_timeout_error_is_not_the_limits() -> None:
+    async def inner() -> None:
+        raise TimeoutError("the transport's own")
+
+    with pytest.raises(TimeoutError, match="the transport's own"):
+        await _bounded(5, inner)

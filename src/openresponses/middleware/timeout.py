@@ -109,24 +109,61 @@ class Timeout:
         # With first_event, commit here so a slow first token is a clean APITimeoutError, not a
         # StreamInterrupted after the lifecycle events were delivered.
         commit = request.stream and self.first_event is not None
-        scope: asyncio.Timeout | None = None
+        bound = None if limit is None else _Bound(limit)
         try:
-            if limit is None:
-                reply = await attempt(lambda: call_next(request), request, silence, commit=commit)
-            else:
-                async with asyncio.timeout(limit) as scope:
-                    reply = await attempt(lambda: call_next(request), request, silence, commit=commit)
-        except TimeoutError:
-            if scope is None or not scope.expired():
-                raise  # an inner layer's timeout (e.g. the transport's, or idle): not ours
+            reply = await attempt(lambda: call_next(request), request, silence, commit=commit)
+        except BaseException as exc:
+            if bound is None or not bound.close(exc):
+                raise  # not this layer's limit (an inner timeout, idle, a cancel from elsewhere)
             context.record(TimedOut(which, limit or 0.0))
             raise APITimeoutError(which, limit, provider=context.provider) from None  # type: ignore[arg-type]
+        else:
+            if bound is not None:
+                bound.close(None)
         finally:
             context.deadline = previous
         if not isinstance(reply, EventStream):
             return reply
         reply.limit(deadline=deadline)  # idle was applied to the innermost upstream's stream
         return reply.tap(on_end=lambda end: _record_fire(request, end))
+
+
+class _Bound:
+    """``asyncio.timeout(limit)`` around one ``await``, as a plain object: one timer that cancels
+    the task, and :meth:`close`, which says whether the exception leaving the block is this
+    limit's. The same rules as ``asyncio.timeout`` (a cancel asked for by someone else too
+    stays a cancel; the task's cancel count is restored), without its two coroutine frames
+    and state machine on every call: every non-streamed call through the proxy has one.
+    """
+
+    __slots__ = ("_cancelling", "_handle", "_task", "expired")
+
+    def __init__(self, limit: float) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Timeout should be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self.expired = False
+        loop = asyncio.get_running_loop()
+        self._handle: asyncio.TimerHandle | None = loop.call_at(loop.time() + limit, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.expired = True
+        self._task.cancel()
+
+    def close(self, exc: BaseException | None) -> bool:
+        """End the limit; whether ``exc`` (what left the block, or ``None``) is its expiry."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if not self.expired:
+            return False
+        # Fired: take back our cancel. A CancelledError is ours unless someone else also asked
+        # (asyncio.timeout's rule); a TimeoutError raised inside as it fired is reported as ours.
+        ours = self._task.uncancel() <= self._cancelling and isinstance(exc, asyncio.CancelledError)
+        return ours or isinstance(exc, TimeoutError)
 
 
 def _record_fire(request: Request, end: StreamEnd) -> None:
