@@ -400,7 +400,7 @@ async def test_a_cancel_from_elsewhere_as_the_limit_fires_stays_a_cancel() -> No
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().call_later(0.02, task.cancel)
-        time.sleep(0.05)  # both the limit (0.01 s) and the outside cancel come due meanwhile
+        time.sleep(0.05)  # noqa: ASYNC251 - blocks the loop on purpose: both come due meanwhile
         await asyncio.sleep(1)
 
     task = asyncio.ensure_future(_bounded(0.01, inner))
