@@ -72,10 +72,14 @@ __all__ = [
 ]
 
 #: Statuses worth repeating on the same server: request timeout, conflict (a lock), rate limit,
-#: and server faults other than "not implemented" / "version not supported" (those do not heal).
+#: Groq's 498 (its flex tier at capacity: "try again later"), and server faults other than "not
+#: implemented" / "version not supported" (those do not heal).
 #: ``openresponses.middleware._policy.decide`` is the one rule built on it; docs/resilience.md
 #: has the whole table.
-RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429} | set(range(500, 600)) - {501, 505})
+RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429, 498} | set(range(500, 600)) - {501, 505})
+#: The 4xx statuses that say "not now" rather than "not this request": the provider's load, not
+#: the caller's mistake, so they count for its circuit breaker and are failed over from.
+BUSY_STATUSES: frozenset[int] = frozenset({408, 429, 498})
 
 TimeoutKind = Literal["connect", "read", "write", "pool", "total", "first_event", "idle"]
 
@@ -182,7 +186,8 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """HTTP 429. ``retry_after`` is the server's hint in seconds, if it sent one."""
+    """HTTP 429 (and Groq's 498, its flex tier at capacity). ``retry_after`` is the server's hint
+    in seconds, if it sent one."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -205,6 +210,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     409: ConflictError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    498: RateLimitError,  # Groq: the flex tier is at capacity, "try again later"
 }
 
 

@@ -179,7 +179,7 @@ async def consume(
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
-@pytest.mark.parametrize("code", [429, 500, 503])
+@pytest.mark.parametrize("code", [429, 498, 500, 503])
 @pytest.mark.parametrize("kind", KINDS)
 async def test_transient_statuses_are_retried(
     upstream: MakeUpstream, fake_clock: FakeClock, kind: Kind, code: int, stream: bool

@@ -48,6 +48,7 @@ ROWS: list[tuple[str, BaseException, bool, bool]] = [
     ("408", status(408), True, True),
     ("409", status(409), True, True),
     ("429", status(429), True, True),
+    ("498 (Groq: flex tier at capacity)", status(498), True, True),
     ("500", status(500), True, True),
     ("502", status(502), True, True),
     ("503", status(503), True, True),
@@ -95,3 +96,10 @@ def test_configured_statuses_change_the_retry_column_only() -> None:
     assert (verdict.retry, verdict.failover) == (True, True)
     verdict = decide(status(503), statuses={429})
     assert (verdict.retry, verdict.failover) == (False, True)
+
+
+def test_groqs_498_counts_for_the_breaker_as_429_does() -> None:
+    from openresponses.middleware._policy import provider_fault
+
+    assert provider_fault(status(498)) and provider_fault(status(429))
+    assert not provider_fault(status(400))

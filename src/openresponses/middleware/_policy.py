@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .._errors import (
+    BUSY_STATUSES,
     RETRY_STATUSES,
     AllProvidersFailed,
     APIConnectionError,
@@ -56,10 +57,10 @@ __all__ = [
     "reason_of",
 ]
 
-#: Statuses retried by default: 408, 409, 429 and 5xx but 501 / 505 (see ``_errors.RETRY_STATUSES``).
+#: Statuses retried by default: 408, 409, 429, 498 and 5xx but 501 / 505 (see ``_errors.RETRY_STATUSES``).
 DEFAULT_RETRY_STATUSES: frozenset[int] = RETRY_STATUSES
 #: Statuses failed over from besides every 5xx: another provider may well answer these.
-FAILOVER_STATUSES: frozenset[int] = frozenset({408, 409, 429})
+FAILOVER_STATUSES: frozenset[int] = frozenset({409} | BUSY_STATUSES)
 #: Spec error codes meaning "this prompt is too long for this model".
 CONTEXT_LENGTH_CODES: frozenset[str] = frozenset({"context_length_exceeded", "string_above_max_length"})
 #: Spec error codes meaning "the provider refused on content policy": surfaced at once.
@@ -94,9 +95,11 @@ def is_content_policy(exc: BaseException) -> bool:
 
 
 def is_client_error(exc: BaseException) -> bool:
-    """A 4xx other than 408/429: the request is wrong, the provider is healthy."""
+    """A 4xx other than 408 / 429 / 498: the request is wrong, the provider is healthy."""
     return (
-        isinstance(exc, APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (408, 429)
+        isinstance(exc, APIStatusError)
+        and 400 <= exc.status_code < 500
+        and exc.status_code not in BUSY_STATUSES
     )
 
 
@@ -119,7 +122,7 @@ def decide(exc: BaseException, statuses: Iterable[int] = DEFAULT_RETRY_STATUSES)
     content-policy refusal (code ``content_filter`` ...)    no     no
     context window exceeded (400/413/422 or failed event)   no     yes
     ``x-should-retry: true`` / ``false`` (any status)       y / n  yes / by status
-    408, 409, 429, 5xx except 501 / 505 (``statuses``)      yes    yes
+    408, 409, 429, 498, 5xx except 501 / 505 (``statuses``) yes    yes
     501, 505                                                no     yes
     other 4xx (400, 401, 403, 404, 422, ...)                no     no
     connection error, timeout (connect, read, idle, ...)    yes    yes

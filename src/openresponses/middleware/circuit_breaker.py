@@ -8,7 +8,7 @@ a time under pybreaker's lock with no ``await`` held (the private hooks that tak
 and every process and host sharing that Redis sees the same open breaker; while Redis is down
 or hung each process serves from local state (``_breaker_storage``).
 
-Only the upstream's failures count: connection errors and timeouts, 408/429/5xx, malformed or
+Only the upstream's failures count: connection errors and timeouts, 408/429/498/5xx, malformed or
 failed streams. Client errors (other 4xx) do not trip it (the request was wrong, the provider is
 fine), and an error raised locally before or instead of the call (a ``TypeError`` from a bad
 header, a ``RequestValidationError``, a rejection by another layer) counts neither way. A stream

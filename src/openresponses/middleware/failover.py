@@ -4,7 +4,7 @@
 provider carries its own transport and middleware, and a ``Failover`` can stand wherever a
 ``Provider`` can, so chains nest: ``Failover([Failover([eu1, eu2], name="eu"), us])``. A call
 goes to the first member; on a failure worth it (the failover column of ``_policy.decide``:
-connection errors, timeouts, 408/409/429/5xx, an open breaker, ``error`` / ``response.failed`` /
+connection errors, timeouts, 408/409/429/498/5xx, an open breaker, ``error`` / ``response.failed`` /
 malformed streams before the first delivered event, a context-window 400, a nested Failover
 that gave up) it goes to the next one; a client error (400/401/403/404/422) or a content-policy
 refusal is surfaced at once. When every member failed, :class:`~openresponses.AllProvidersFailed`

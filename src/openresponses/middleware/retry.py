@@ -1,6 +1,6 @@
 """``Retry``: repeat a failed call with capped, jittered exponential backoff, within a budget.
 
-Retries connection errors, timeouts, 408/429/500/502/503/504 and streams that failed before
+Retries connection errors, timeouts, 408/429/498/500/502/503/504 and streams that failed before
 their first content event (``error`` / ``response.failed`` / malformed / reset); honours
 ``Retry-After`` / ``retry-after-ms`` (capped); never retries 400/401/403/404/422, content-policy
 refusals or context-window overflows unless ``retry_on`` says so. A stream is returned only once

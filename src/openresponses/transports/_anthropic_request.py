@@ -32,6 +32,7 @@ from ._fields import (
     SERVER_STATE_FIELDS,
     allowed_tool_names,
     function_tools,
+    reject_nested_extras,
     reject_server_state,
     set_fields,
 )
@@ -131,6 +132,7 @@ def anthropic_request_body(
         out["stream"] = True
     for key, value in opts.extra_body.items():
         out.setdefault(key, value)
+    reject_nested_extras(body, present, reject)
     return out
 
 

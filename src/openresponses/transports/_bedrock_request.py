@@ -23,7 +23,14 @@ from ..types import CreateResponseBody
 from ..types.text import JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice
 from ._bedrock_messages import converse_messages, reject
-from ._fields import CLIENT_BOOKKEEPING_FIELDS, CORE_FIELDS, allowed_tool_names, function_tools, set_fields
+from ._fields import (
+    CLIENT_BOOKKEEPING_FIELDS,
+    CORE_FIELDS,
+    allowed_tool_names,
+    function_tools,
+    reject_nested_extras,
+    set_fields,
+)
 
 __all__ = [
     "DEFAULT_REASONING_BUDGETS",
@@ -115,6 +122,7 @@ def converse_request_body(body: CreateResponseBody, *, options: ConverseRequestO
         out["additionalModelRequestFields"] = model_fields
     if options.guardrail_config:
         out["guardrailConfig"] = dict(options.guardrail_config)
+    reject_nested_extras(body, present - drop, reject)
     return out
 
 

@@ -77,7 +77,7 @@ def _status_code(value: Any) -> int | None:
 def _type_by_status(status: int | None) -> str | None:
     if status is None:
         return None
-    if status == 429:
+    if status == 429 or status == 498:  # 498: Groq's flex tier at capacity
         return "too_many_requests"
     if status == 404:
         return "not_found"

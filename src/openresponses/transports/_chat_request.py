@@ -19,7 +19,7 @@ from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
-from ._fields import CORE_FIELDS, SERVER_STATE_FIELDS, reject_server_state, set_fields
+from ._fields import CORE_FIELDS, SERVER_STATE_FIELDS, reject_nested_extras, reject_server_state, set_fields
 
 __all__ = [
     "HARMLESS_FIELDS",
@@ -131,6 +131,7 @@ def chat_request_body(
             out["stream_options"] = {"include_usage": True}
     for key, value in opts.extra_body.items():
         out.setdefault(key, value)
+    reject_nested_extras(body, present - drop, reject)
     return out
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "allowed_tool_names",
     "function_tools",
     "nested_extra",
+    "reject_nested_extras",
     "reject_server_state",
     "set_fields",
 ]
@@ -129,21 +130,36 @@ def set_fields(
         reject(f"field {name!r}", *detail, loc=(name,))
     for name in sorted(set(extras) - extensions - harmless - drop):
         reject(f"field {name!r}", loc=(name,))
-    for name in sorted(present - drop):
-        value = getattr(body, name)
-        if isinstance(value, BaseModel | list):
-            skip = SENT_BACK_KEYS if name == "input" else frozenset()
-            where = nested_extra(value, (fields[name].alias or name,), skip=skip)
-            if where is not None:
-                path = ".".join(str(part) for part in where)
-                reject(f"field {path!r}", "is not supported (not an Open Responses field)", loc=where)
     return present, extras
+
+
+def reject_nested_extras(body: CreateResponseBody, present: Set[str], reject: Reject) -> None:
+    """Refuse a key no Open Responses model has, at any depth of ``input``, ``tools``,
+    ``tool_choice`` and ``text.format`` (those of the ``present`` fields, from
+    :func:`set_fields`): see :func:`nested_extra`. An adapter calls it once its translation has
+    passed, so its own, more telling refusals (``input_image without image_url``) win. The
+    keys of ``text`` and ``reasoning`` themselves are each adapter's to take or refuse
+    (Anthropic's ``reasoning.budget_tokens``)."""
+    where = None
+    if "input" in present:
+        where = nested_extra(body.input, ("input",), skip=SENT_BACK_KEYS)
+    if where is None and "tools" in present:
+        where = nested_extra(body.tools, ("tools",))
+    if where is None and "tool_choice" in present:
+        where = nested_extra(body.tool_choice, ("tool_choice",))
+    if where is None and "text" in present and body.text is not None:
+        where = nested_extra(body.text.format, ("text", "format"))
+    if where is not None:
+        path = ".".join(str(part) for part in where)
+        reject(f"field {path!r}", "is not supported (not an Open Responses field)", loc=where)
 
 
 #: Keys an item has when a response's output is sent back as input (``input += output``), which
 #: no input item takes (the spec's ``status`` on reasoning, a compaction's ``created_by``, a
-#: message's ``phase``): bookkeeping of the response they came from, accepted and not sent.
-SENT_BACK_KEYS: frozenset[str] = frozenset({"status", "created_by", "phase"})
+#: message's ``phase``): bookkeeping of the response they came from, accepted and not sent;
+#: and ``encrypted_content`` on a function call, where the Gemini adapter carries the call's
+#: thought signature (read back by that adapter, ignored by the others, as PROVIDERS.md says).
+SENT_BACK_KEYS: frozenset[str] = frozenset({"status", "created_by", "phase", "encrypted_content"})
 
 #: Models of a type this library does not know: every key of theirs is "extra". The adapter
 #: refuses them by their ``type`` ("content part 'x' is not supported"), which says more.

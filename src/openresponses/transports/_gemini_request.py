@@ -22,6 +22,7 @@ from ._fields import (
     SERVER_STATE_FIELDS,
     allowed_tool_names,
     function_tools,
+    reject_nested_extras,
     reject_server_state,
     set_fields,
 )
@@ -99,6 +100,7 @@ def gemini_request_body(
     config = _generation_config(body, extras, opts)
     if config:
         out["generationConfig"] = config
+    reject_nested_extras(body, present, reject)
     return out
 
 
