@@ -360,11 +360,31 @@ def test_finish_reasons(reason: str, status: str, detail: str | None) -> None:
         assert response.output[-1].status == "incomplete"
 
 
-def test_an_unknown_finish_reason_completes_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unknown_finish_reason_completes_is_logged_and_kept(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="openresponses"):
-        response = final(run(frames(delta(content="Hi"), delta("acme_budget"))))
+        events = run(frames(delta(content="Hi"), delta("acme_budget")))
+    response = final(events)
     assert response.status == "completed"
     assert "acme_budget" in caplog.text
+    # Kept on the terminal response as an extension field (PROVIDERS.md trap 15), on the wire too.
+    assert response.chat_finish_reason == "acme_budget"  # type: ignore[attr-defined]
+    assert json.loads(response.model_dump_json())["chat_finish_reason"] == "acme_budget"
+    assert json.loads(events[-1].model_dump_json())["response"]["chat_finish_reason"] == "acme_budget"
+    # A whole (non-streamed) body takes the same path.
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "acme"}],
+    }
+    whole = chat_completion_to_response(json.dumps(body).encode())
+    assert whole.status == "completed" and whole.chat_finish_reason == "acme"  # type: ignore[attr-defined]
+
+
+def test_a_known_finish_reason_adds_no_field() -> None:
+    response = final(run(frames(delta(content="Hi"), delta("stop"))))
+    assert "chat_finish_reason" not in response.model_dump()
 
 
 def test_insufficient_system_resource_fails_as_a_server_fault_never_a_success() -> None:

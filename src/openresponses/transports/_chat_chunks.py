@@ -402,10 +402,16 @@ class ChatChunkTranslator:
             raise ProtocolError("upstream sent a tool call without a function name", response=self.snapshot())
         events += self._seal(out)
         reason = _FINISH.get(finish)
-        if reason is None:
-            logger.warning("chat-completions: unknown finish_reason %r treated as 'stop'", finish[:64])
-            reason = "stop"
-        return events + out.finish(reason, usage=self._usage)
+        if reason is not None:
+            return events + out.finish(reason, usage=self._usage)
+        logger.warning("chat-completions: unknown finish_reason %r treated as 'stop'", finish[:64])
+        events += out.finish("stop", usage=self._usage)
+        # Kept, not only logged (PROVIDERS.md trap 15): an optional extension field on the
+        # terminal response (R104), as the Anthropic adapter keeps its stop_reason.
+        targets = [out.response, *(getattr(event, "response", None) for event in events[-1:])]
+        for response in {id(r): r for r in targets if isinstance(r, Response)}.values():
+            response.chat_finish_reason = finish[:64]  # type: ignore[attr-defined]
+        return events
 
 
 def first_choice(choices: Any) -> Mapping[str, Any] | None:
