@@ -51,6 +51,26 @@ _PROVIDER_KEYS = {
     "http_backend": str,
     "retry": (bool, dict),
     "circuit_breaker": (bool, dict),
+    "chat": dict,
+}
+#: ``[providers.NAME.chat]``: the Chat-Completions translation's options (``ChatCompletionsDialect``).
+_CHAT_KEYS = {
+    "reasoning_field": str,
+    "think_tags": bool,
+    "think_open": bool,
+    "send_reasoning": str,
+    "drop_unsupported": list,
+    "skip_hosted_tools": bool,
+    "max_tokens_field": str,
+    "stream_usage": bool,
+    "reasoning_effort": bool,
+    "json_schema_style": str,
+    "extra_body": dict,
+    "max_event_size": int,
+    "require_done": bool,
+    "tool_choice_ignored": bool,
+    "tools_or_format": bool,
+    "call_ids": str,
 }
 _CHAIN_KEYS = {
     "providers": list,
@@ -190,6 +210,25 @@ class _Loader:
         except ValueError as exc:
             raise self.error(where, str(exc)) from None
 
+    def chat_dialect(self, table: dict[str, Any], where: str, adapter: str | None) -> Any:
+        """``[providers.NAME.chat]`` as a ``ChatCompletionsDialect`` (the adapter it implies)."""
+        from .transports.chat_completions import ChatCompletionsDialect
+
+        if adapter not in (None, "chat-completions"):
+            raise self.error(
+                where, f'needs adapter = "chat-completions" (the provider\'s adapter is {adapter!r})'
+            )
+        options = self.check(table, _CHAT_KEYS, where)
+        if "drop_unsupported" in options:
+            fields = options["drop_unsupported"]
+            if not all(isinstance(field, str) for field in fields):
+                raise self.error(f"{where}.drop_unsupported", "expected an array of field names")
+            options["drop_unsupported"] = frozenset(fields)
+        try:
+            return ChatCompletionsDialect(**options)
+        except (TypeError, ValueError) as exc:
+            raise self.error(where, str(exc)) from None
+
     def provider(self, name: str, table: Any, top: dict[str, Any], budget: Any) -> Any:
         from ._provider import Provider
 
@@ -239,6 +278,9 @@ class _Loader:
             )
         if "http_backend" not in options and self.http_backend is not None:
             options["http_backend"] = self.http_backend
+        chat = options.pop("chat", None)
+        if chat is not None:
+            options["dialect"] = self.chat_dialect(chat, f"{where}.chat", options.pop("adapter", None))
         try:
             return Provider(name, middleware=middleware, **options)
         except ConfigError as exc:

@@ -187,3 +187,42 @@ def test_from_config_puts_given_middleware_outermost(tmp_path: pathlib.Path) -> 
     sync = Client.from_config(path, middleware=[mine])
     assert sync.async_client.middleware[0] is mine
     sync.close()
+
+
+def test_a_providers_chat_table_configures_its_translation(tmp_path: pathlib.Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[providers.mistral]
+base_url = "https://api.mistral.ai/v1"
+adapter = "chat-completions"
+[providers.mistral.chat]
+call_ids = "mistral"
+send_reasoning = "reasoning"
+drop_unsupported = ["top_logprobs"]
+""",
+    )
+    (provider,) = load_client_options(path)["endpoint"].providers
+    dialect = provider.transport.dialect
+    assert dialect.request_options.call_ids == "mistral"
+    assert dialect.request_options.send_reasoning == "reasoning"
+    assert dialect.request_options.drop_unsupported == frozenset({"top_logprobs"})
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "message"),
+    [
+        ('adapter = "chat-completions"\n[providers.p.chat]\ncall_id = "mistral"', "providers.p.chat.call_id",
+         "unknown key 'call_id'"),
+        ('adapter = "chat-completions"\n[providers.p.chat]\ncall_ids = "short"', "providers.p.chat",
+         "call_ids"),
+        ('adapter = "anthropic"\n[providers.p.chat]\ncall_ids = "mistral"', "providers.p.chat",
+         'needs adapter = "chat-completions"'),
+        ('[providers.p.chat]\ndrop_unsupported = [1]', "providers.p.chat.drop_unsupported", "field names"),
+    ],
+)  # fmt: skip
+def test_a_bad_chat_table_names_its_key(tmp_path: pathlib.Path, table: str, key: str, message: str) -> None:
+    path = write(tmp_path, f'[providers.p]\nbase_url = "http://127.0.0.1:9/v1"\n{table}\n')
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_client_options(path)
+    assert caught.value.key == key

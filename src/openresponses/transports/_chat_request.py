@@ -18,6 +18,7 @@ from .._errors import RequestValidationError
 from ..types import CreateResponseBody
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
+from ._chat_ids import mistral_call_ids
 from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
 from ._fields import CORE_FIELDS, SERVER_STATE_FIELDS, reject_nested_extras, reject_server_state, set_fields
 
@@ -32,6 +33,7 @@ __all__ = [
 
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
 JsonSchemaStyle = Literal["openai", "tgi"]
+CallIds = Literal["as_is", "mistral"]
 
 #: Fields a Codex-style client sends on every call that mean nothing to a chat upstream:
 #: accepted and not forwarded (forwarding ``store`` or ``metadata`` would change upstream state).
@@ -70,6 +72,8 @@ class ChatRequestOptions:
     tool_choice_ignored: bool = False
     #: The upstream refuses ``tools`` and ``response_format`` together (TGI): a 400 here instead.
     tools_or_format: bool = False
+    #: How call ids are sent: as given, or in Mistral's ``[A-Za-z0-9]{9}`` (``_chat_ids``).
+    call_ids: CallIds = "as_is"
 
 
 def chat_request_body(
@@ -132,6 +136,8 @@ def chat_request_body(
     for key, value in opts.extra_body.items():
         out.setdefault(key, value)
     reject_nested_extras(body, present - drop, reject)
+    if opts.call_ids == "mistral":
+        mistral_call_ids(out["messages"])
     return out
 
 

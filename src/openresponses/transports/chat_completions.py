@@ -22,6 +22,7 @@ from .._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, check_max_event_size
 from ..types import CreateResponseBody
 from ._chat_errors import error_body_bytes
 from ._chat_request import (
+    CallIds,
     ChatRequestOptions,
     JsonSchemaStyle,
     MaxTokensField,
@@ -89,6 +90,10 @@ class ChatCompletionsDialect:
       sent, ``none`` sends no tools, a forced call (``required``, a named function) is refused.
     - ``tools_or_format``: the upstream refuses ``tools`` and a structured-output format in one
       request (TGI): such a request is refused here, naming ``text.format``, before it is sent.
+    - ``call_ids``: ``as_is`` (default), or ``mistral``: every call id sent (``tool_calls[].id``,
+      ``tool_call_id``) in Mistral's ``[A-Za-z0-9]{9}``, which Mistral's API and vLLM in Mistral
+      tokenizer mode require (PROVIDERS.md trap 14); ids of another form are replaced by a
+      digest of themselves, so calls and outputs still match, in every turn.
     - ``require_done``: the upstream always ends a stream with ``data: [DONE]`` (OpenAI, vLLM,
       TGI, llama.cpp, Ollama, OpenRouter), so a body that ends without it was cut, even after a
       finish chunk (the usage chunk that follows it is then lost): ``response.failed`` with the
@@ -120,6 +125,7 @@ class ChatCompletionsDialect:
         require_done: bool = False,
         tool_choice_ignored: bool = False,
         tools_or_format: bool = False,
+        call_ids: CallIds = "as_is",
     ) -> None:
         #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
         self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
@@ -127,6 +133,7 @@ class ChatCompletionsDialect:
         _choice("send_reasoning", send_reasoning, get_args(SendReasoning))
         _choice("max_tokens_field", max_tokens_field, get_args(MaxTokensField))
         _choice("json_schema_style", json_schema_style, get_args(JsonSchemaStyle))
+        _choice("call_ids", call_ids, get_args(CallIds))
         if isinstance(drop_unsupported, str) or not all(isinstance(f, str) for f in drop_unsupported):
             raise TypeError("ChatCompletionsDialect: drop_unsupported must be a collection of field names")
         body = dict(extra_body or {})
@@ -146,6 +153,7 @@ class ChatCompletionsDialect:
             extra_body=body,
             tool_choice_ignored=bool(tool_choice_ignored),
             tools_or_format=bool(tools_or_format),
+            call_ids=call_ids,
         )
         #: How replies are read.
         self.stream_options = ChatStreamOptions(
@@ -237,5 +245,6 @@ class ChatCompletionsDialect:
             f"max_tokens_field={r.max_tokens_field!r}, stream_usage={r.stream_usage}, "
             f"reasoning_effort={r.reasoning_effort}, json_schema_style={r.json_schema_style!r}, "
             f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done}, "
-            f"tool_choice_ignored={r.tool_choice_ignored}, tools_or_format={r.tools_or_format})"
+            f"tool_choice_ignored={r.tool_choice_ignored}, tools_or_format={r.tools_or_format}, "
+            f"call_ids={r.call_ids!r})"
         )
