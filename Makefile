@@ -51,7 +51,7 @@ bench: install-dev
 	$(PYTHON) benchmarks/stream_decode.py
 
 # The served proxy, one target per preset (docs/proxy.md): `make run-ollama ARGS="--model qwen3:8b"`.
-PROXY_PRESETS := openrouter openai ollama lmstudio huggingface vllm llamacpp
+PROXY_PRESETS := openrouter openai ollama lmstudio huggingface vllm llamacpp deepseek
 .PHONY: install-proxy $(addprefix run-,$(PROXY_PRESETS))
 
 install-proxy:

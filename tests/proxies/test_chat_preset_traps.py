@@ -203,3 +203,63 @@ async def test_huggingface_refuses_tools_with_a_format_before_sending(
         )
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "text.format"
     assert chat_upstream.requests == []
+
+
+# -- DeepSeek (PROVIDERS.md section 8) ----------------------------------------------------------
+
+
+async def test_deepseek_reads_and_sends_back_reasoning_content_and_its_cache_counts(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # V4 thinking mode: a tool turn's reasoning_content must go back (a 400 otherwise); cache
+    # counts come as prompt_cache_hit_tokens; the non-stream body has leading blank lines.
+    chat_upstream.push(
+        chat_tool_calls(
+            [("get_weather", '{"city":"Paris"}', "call_1")],
+            reasoning="Need the weather.",
+            reasoning_field="reasoning_content",
+            usage_details="deepseek",
+        ),
+        chat_text("Sunny.", usage_details="deepseek", cached_tokens=3, leading_blank_lines=3),
+    )
+    app = preset_app("deepseek", chat_upstream)
+    async with asgi_client(app) as client:
+        first = await client.post(
+            "/v1/responses",
+            json={"model": "deepseek-v4-flash", "input": "Weather?", "tools": TOOLS, "stream": True},
+        )
+        events, done = parse_sse(first.text)
+        assert first.status_code == 200 and done
+        assert_valid_stream(events)
+        response = events[-1]["response"]
+        assert [item["type"] for item in response["output"]] == ["reasoning", "function_call"]
+        assert response["output"][0]["content"][0]["text"] == "Need the weather."
+        output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
+        second = await client.post(
+            "/v1/responses",
+            json={
+                "model": "deepseek-v4-flash",
+                "previous_response_id": response["id"],
+                "tools": TOOLS,
+                "input": [output],
+                "temperature": 0.2,  # ignored in thinking mode: listed as dropped, not sent
+            },
+        )
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert text_of(body) == "Sunny." and body["usage"]["input_tokens_details"]["cached_tokens"] == 3
+    sent = chat_upstream.requests[1].body
+    assert sent["messages"][1]["reasoning_content"] == "Need the weather."
+    assert "temperature" not in sent and sent["model"] == "deepseek-v4-flash"
+    assert chat_upstream.requests[0].headers["authorization"] == "Bearer sk-test-0123456789"
+
+
+async def test_deepseek_capacity_cut_is_a_failure_never_a_completed_answer(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    chat_upstream.push(chat_text("Half an ans", finish_reason="insufficient_system_resource"))
+    async with asgi_client(preset_app("deepseek", chat_upstream)) as client:
+        reply = await client.post("/v1/responses", json={"model": "m", "input": "x", "stream": True})
+    events, _ = parse_sse(reply.text)
+    assert events[-1]["type"] == "response.failed"
+    assert "response.completed" not in [e["type"] for e in events]

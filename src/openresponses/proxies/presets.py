@@ -248,6 +248,29 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 api_key_env="AWS_BEARER_TOKEN_BEDROCK",  # used when set, else SigV4 (AWS credential chain)
                 description="AWS Bedrock Converse API (SigV4 or a Bedrock API key; docs/bedrock.md)",
             ),
+            Preset(
+                "deepseek",
+                8013,
+                "https://api.deepseek.com/v1",
+                "chat-completions",
+                api_key_env="DEEPSEEK_API_KEY",
+                key_required=True,
+                dialect_options={
+                    "reasoning_field": "reasoning_content",
+                    "think_tags": False,  # reasoning comes apart from content, never in tags
+                    # V4 thinking mode: a tool-calling turn's reasoning_content must be sent back
+                    # in every later request, or a 400 (PROVIDERS.md section 8, trap 4).
+                    "send_reasoning": "reasoning_content",
+                    "max_tokens_field": "max_tokens",
+                    "stream_usage": True,
+                    # Thinking mode (the default) silently ignores these (trap 17): listed as
+                    # dropped rather than sent for nothing.
+                    "drop_unsupported": frozenset(
+                        {"temperature", "top_p", "presence_penalty", "frequency_penalty"}
+                    ),
+                },
+                description="DeepSeek API (V4 models, thinking mode)",
+            ),
         )
     }
 )
