@@ -225,8 +225,9 @@ class AsyncClient:
         ``params`` is a whole body: unknown fields are kept as extensions (the served proxy
         relays its callers' bodies this way); ``responses.create()`` is stricter and rejects
         unknown keywords. Raises ``RequestValidationError`` naming the field. ``from_json``:
-        ``params`` was just parsed from JSON text (``json.loads``), so the check that every
-        free-form value is JSON (no sets, no NaN, no objects) is skipped.
+        ``params`` was just parsed from JSON text with ``NaN`` and ``Infinity`` refused
+        (``json.loads(text, parse_constant=...)``, as the served proxy parses), so the walk
+        checking that every free-form value is JSON (no sets, no NaN, no objects) is skipped.
         """
         streaming = check_stream(stream)
         data: dict[str, Any] = dict(params)
