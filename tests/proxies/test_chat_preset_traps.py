@@ -263,3 +263,34 @@ async def test_deepseek_capacity_cut_is_a_failure_never_a_completed_answer(
     events, _ = parse_sse(reply.text)
     assert events[-1]["type"] == "response.failed"
     assert "response.completed" not in [e["type"] for e in events]
+
+
+async def test_openrouter_chat_sends_its_reasoning_details_back_on_the_tool_turn(
+    chat_upstream: ChatCompletionsServer,
+) -> None:
+    # Trap 4: Claude and Gemini models behind OpenRouter need the entries back, unchanged.
+    chat_upstream.push(
+        chat_tool_calls(
+            [("get_weather", '{"city":"Paris"}', "call_1")],
+            reasoning="Need the weather.",
+            reasoning_field="reasoning_details",
+            usage="openrouter",
+        ),
+        chat_text("Sunny.", usage="openrouter"),
+    )
+    app = preset_app("openrouter", chat_upstream, api="chat-completions", model="anthropic/claude")
+    async with asgi_client(app) as client:
+        first = await client.post("/v1/responses", json={"input": "Weather?", "tools": TOOLS, "stream": True})
+        events, _ = parse_sse(first.text)
+        response = events[-1]["response"]
+        output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
+        second = await client.post(
+            "/v1/responses",
+            json={"previous_response_id": response["id"], "tools": TOOLS, "input": [output]},
+        )
+    assert second.status_code == 200, second.text
+    assistant = chat_upstream.requests[1].body["messages"][1]
+    assert assistant["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "Need the weather.", "format": "unknown", "index": 0}
+    ]
+    assert "reasoning" not in assistant and assistant["tool_calls"][0]["id"] == "call_1"

@@ -87,6 +87,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 dialect_options={
                     "require_done": True,  # a stream ends with data: [DONE]; without it, it was cut (trap 10)
                     "reasoning_field": "auto",  # reasoning and reasoning_details: one is read, not both
+                    # Claude and Gemini models behind it need their reasoning_details (signatures)
+                    # sent back unchanged across tool turns (trap 4).
+                    "send_reasoning": "reasoning_details",
                     "think_tags": False,
                     "max_tokens_field": "max_tokens",
                     "stream_usage": False,  # usage is always on the last chunk; the option is a no-op

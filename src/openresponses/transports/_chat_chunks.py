@@ -98,6 +98,9 @@ class ChatStreamOptions:
     think_tags: bool = True
     think_open: bool = False
     carry_reasoning: bool = False
+    #: With ``carry_reasoning``: also keep OpenRouter's ``reasoning_details`` entries whole
+    #: (streamed fragments merged by ``index``) in the envelope, to be sent back unchanged.
+    carry_details: bool = False
     #: The upstream always sends ``[DONE]``: a body ending without it was cut.
     require_done: bool = False
 
@@ -190,6 +193,7 @@ class ChatChunkTranslator:
         self._used_ids: set[str] = set()
         self._reasoning: list[str] = []  # raw reasoning of the open reasoning item (for the envelope)
         self._signed = False  # the open reasoning item already has an upstream signature
+        self._details: list[dict[str, Any]] = []  # its reasoning_details entries (carry_details)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -269,14 +273,22 @@ class ChatChunkTranslator:
         from_details = False
         details = delta.get("reasoning_details") if mode in ("auto", "reasoning_details") else None
         if isinstance(details, list):
+            carry = self._opts.carry_details
             for detail in details:
+                if carry and isinstance(detail, dict):
+                    self._keep_detail(detail)
                 kind = _get(detail, "type")
                 value = _get(detail, _DETAIL_FIELDS[kind]) if kind in _DETAIL_FIELDS else None
                 if not (isinstance(value, str) and value):
                     continue
-                if kind == "reasoning.encrypted":
+                if kind == "reasoning.encrypted" and not carry:
                     events += out.reasoning_signature(value)
                     self._signed = True
+                elif kind == "reasoning.encrypted":
+                    # Carried in the envelope, written when the item closes (_seal). A redacted
+                    # block may be all the item holds: open it now, and mark it as held.
+                    events += out.reasoning_signature(reasoning_envelope("", self._details))
+                    self._reasoning.append("")
                 else:
                     events += self._reason(out, value, summary=kind == "reasoning.summary")
                     from_details = True
@@ -292,6 +304,20 @@ class ChatChunkTranslator:
         if isinstance(text, str) and text:
             events += self._reason(out, text)
         return events
+
+    def _keep_detail(self, detail: dict[str, Any]) -> None:
+        """Merge one streamed ``reasoning_details`` entry into the open item's: fragments of the
+        same ``index`` and type are one entry (text and summary joined, the rest last-wins)."""
+        index, kind = detail.get("index"), detail.get("type")
+        for kept in self._details if index is not None else ():
+            if kept.get("index") == index and kept.get("type") == kind:
+                for key, value in detail.items():
+                    if key in ("text", "summary") and isinstance(value, str):
+                        kept[key] = f"{kept.get(key) or ''}{value}"
+                    elif value is not None:
+                        kept[key] = value
+                return
+        self._details.append(dict(detail))
 
     def _reason(self, out: StreamTranslator, text: str, *, summary: bool = False) -> list[StreamEvent]:
         if not summary:
@@ -316,8 +342,10 @@ class ChatChunkTranslator:
         if not self._reasoning:  # called before every text piece: nothing held, nothing to reset
             self._signed = False
             return []
-        text, signed = "".join(self._reasoning), self._signed
-        self._reasoning, self._signed = [], False
+        text, signed, details = "".join(self._reasoning), self._signed, self._details
+        self._reasoning, self._signed, self._details = [], False, []
+        if details:  # carry_details: the entries as they came, the signatures with them
+            return out.reasoning_signature(reasoning_envelope(text, details))
         if not text or signed or not self._opts.carry_reasoning:
             return []
         return out.reasoning_signature(reasoning_envelope(text))

@@ -44,12 +44,13 @@ __all__ = [
     "REASONING_ENVELOPE",
     "SendReasoning",
     "chat_messages",
+    "details_from_envelope",
     "reasoning_envelope",
     "reasoning_from_envelope",
     "reject",
 ]
 
-SendReasoning = Literal["drop", "reasoning_content", "reasoning"]
+SendReasoning = Literal["drop", "reasoning_content", "reasoning", "reasoning_details"]
 
 #: The ``type`` tag of the JSON blob the chat dialect puts in a reasoning item's
 #: ``encrypted_content`` so raw reasoning survives a round trip (see :func:`reasoning_envelope`).
@@ -59,13 +60,17 @@ REASONING_ENVELOPE = "openresponses.chat-completions.reasoning"
 PREFIX = "chat-completions adapter"
 
 
-def reasoning_envelope(text: str) -> str:
-    """The ``encrypted_content`` carrying raw chat reasoning ``text`` back to the same upstream."""
-    return json.dumps({"type": REASONING_ENVELOPE, "text": text}, ensure_ascii=False, separators=(",", ":"))
+def reasoning_envelope(text: str, details: Sequence[dict[str, Any]] | None = None) -> str:
+    """The ``encrypted_content`` carrying raw chat reasoning ``text`` back to the same upstream,
+    and with ``details`` OpenRouter's ``reasoning_details`` entries as they came (signatures and
+    encrypted blocks included), to be sent back unchanged."""
+    data: dict[str, Any] = {"type": REASONING_ENVELOPE, "text": text}
+    if details:
+        data["details"] = list(details)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
-    """The reasoning text inside one of our envelopes; ``None`` for any other (opaque) blob."""
+def _envelope(encrypted_content: str | None) -> dict[str, Any] | None:
     if not encrypted_content or not encrypted_content.startswith("{"):
         return None
     try:
@@ -77,7 +82,22 @@ def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
         and data.get("type") == REASONING_ENVELOPE
         and isinstance(data.get("text"), str)
     ):
-        return str(data["text"])
+        return data
+    return None
+
+
+def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
+    """The reasoning text inside one of our envelopes; ``None`` for any other (opaque) blob."""
+    data = _envelope(encrypted_content)
+    return None if data is None else str(data["text"])
+
+
+def details_from_envelope(encrypted_content: str | None) -> list[dict[str, Any]] | None:
+    """The ``reasoning_details`` entries inside one of our envelopes, or ``None``."""
+    data = _envelope(encrypted_content)
+    details = None if data is None else data.get("details")
+    if isinstance(details, list) and details and all(isinstance(entry, dict) for entry in details):
+        return details
     return None
 
 
@@ -99,6 +119,7 @@ class _Turn:
     content: list[str] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     unanswered: set[str] = field(default_factory=set)
 
@@ -151,7 +172,10 @@ class _Conversation:
         elif isinstance(item, FunctionCallOutputItemParam):
             self._function_call_output(item, loc)
         elif isinstance(item, ReasoningItemParam):
-            if self._send_reasoning != "drop" and (text := _reasoning_text(item)):
+            details = details_from_envelope(item.encrypted_content)
+            if self._send_reasoning == "reasoning_details" and details:
+                self._assistant().details.extend(details)
+            elif self._send_reasoning != "drop" and (text := _reasoning_text(item)):
                 self._assistant().reasoning.append(text)
         elif isinstance(item, ItemReferenceParam):
             reject(
@@ -225,7 +249,11 @@ class _Conversation:
             message: dict[str, Any] = {"role": "assistant", "content": "".join(turn.content)}
             if turn.tool_calls:
                 message["tool_calls"] = turn.tool_calls
-            if turn.reasoning and self._send_reasoning != "drop":
+            if turn.details:  # OpenRouter's entries, unchanged (signatures included)
+                message["reasoning_details"] = turn.details
+            elif turn.reasoning and self._send_reasoning == "reasoning_details":
+                message["reasoning"] = "\n\n".join(turn.reasoning)  # its plain-text field
+            elif turn.reasoning and self._send_reasoning != "drop":
                 message[self._send_reasoning] = "\n\n".join(turn.reasoning)
             self.messages.append(message)
             self.messages.extend(turn.outputs)

@@ -70,8 +70,10 @@ class ChatCompletionsDialect:
       reasoning until ``</think>``.
     - ``send_reasoning``: how reasoning items given back as input are sent: ``drop`` (default),
       or as the assistant message's ``reasoning_content`` (DeepSeek) or ``reasoning`` (Ollama,
-      vLLM). When not ``drop``, raw reasoning is also carried in each reasoning item's
-      ``encrypted_content`` so it survives the round trip.
+      vLLM), or ``reasoning_details`` (OpenRouter: its structured entries, signatures and
+      encrypted blocks included, sent back unchanged, which Claude and Gemini models behind it
+      need across tool turns). When not ``drop``, raw reasoning is also carried in each
+      reasoning item's ``encrypted_content`` so it survives the round trip.
     - ``drop_unsupported``: fields (``"top_logprobs"``, ``"reasoning.summary"``,
       ``"text.verbosity"``, even translatable ones like ``"temperature"``) the preset knows are
       safe to drop for this upstream instead of raising.
@@ -161,6 +163,7 @@ class ChatCompletionsDialect:
             think_tags=think_tags,
             think_open=think_open,
             carry_reasoning=send_reasoning != "drop",
+            carry_details=send_reasoning == "reasoning_details",
             require_done=bool(require_done),
         )
 
