@@ -44,6 +44,24 @@ def text_of(response: dict[str, Any]) -> str:
     )
 
 
+WEATHER_CALL = ("get_weather", '{"city":"Paris"}', "call_1")
+
+
+async def tool_turn_then_answer(
+    client: Any, first: dict[str, Any], **second: Any
+) -> tuple[dict[str, Any], Any]:
+    """A streamed first turn that calls the weather tool, then its output sent as a continuation
+    (``previous_response_id``): the first turn's final response and the second reply."""
+    reply = await client.post("/v1/responses", json={"tools": TOOLS, "stream": True, **first})
+    events, done = parse_sse(reply.text)
+    assert reply.status_code == 200 and done, reply.text
+    assert_valid_stream(events)
+    response = events[-1]["response"]
+    output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
+    body = {"previous_response_id": response["id"], "tools": TOOLS, "input": [output], **second}
+    return response, await client.post("/v1/responses", json=body)
+
+
 # -- structured output (trap 19) ---------------------------------------------------------------
 
 
@@ -215,36 +233,22 @@ async def test_deepseek_reads_and_sends_back_reasoning_content_and_its_cache_cou
     # counts come as prompt_cache_hit_tokens; the non-stream body has leading blank lines.
     chat_upstream.push(
         chat_tool_calls(
-            [("get_weather", '{"city":"Paris"}', "call_1")],
+            [WEATHER_CALL],
             reasoning="Need the weather.",
             reasoning_field="reasoning_content",
             usage_details="deepseek",
         ),
         chat_text("Sunny.", usage_details="deepseek", cached_tokens=3, leading_blank_lines=3),
     )
-    app = preset_app("deepseek", chat_upstream)
-    async with asgi_client(app) as client:
-        first = await client.post(
-            "/v1/responses",
-            json={"model": "deepseek-v4-flash", "input": "Weather?", "tools": TOOLS, "stream": True},
+    async with asgi_client(preset_app("deepseek", chat_upstream)) as client:
+        first, second = await tool_turn_then_answer(
+            client,
+            {"model": "deepseek-v4-flash", "input": "Weather?"},
+            model="deepseek-v4-flash",
+            temperature=0.2,  # ignored in thinking mode: listed as dropped, not sent
         )
-        events, done = parse_sse(first.text)
-        assert first.status_code == 200 and done
-        assert_valid_stream(events)
-        response = events[-1]["response"]
-        assert [item["type"] for item in response["output"]] == ["reasoning", "function_call"]
-        assert response["output"][0]["content"][0]["text"] == "Need the weather."
-        output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
-        second = await client.post(
-            "/v1/responses",
-            json={
-                "model": "deepseek-v4-flash",
-                "previous_response_id": response["id"],
-                "tools": TOOLS,
-                "input": [output],
-                "temperature": 0.2,  # ignored in thinking mode: listed as dropped, not sent
-            },
-        )
+    assert [item["type"] for item in first["output"]] == ["reasoning", "function_call"]
+    assert first["output"][0]["content"][0]["text"] == "Need the weather."
     assert second.status_code == 200, second.text
     body = second.json()
     assert text_of(body) == "Sunny." and body["usage"]["input_tokens_details"]["cached_tokens"] == 3
@@ -271,7 +275,7 @@ async def test_openrouter_chat_sends_its_reasoning_details_back_on_the_tool_turn
     # Trap 4: Claude and Gemini models behind OpenRouter need the entries back, unchanged.
     chat_upstream.push(
         chat_tool_calls(
-            [("get_weather", '{"city":"Paris"}', "call_1")],
+            [WEATHER_CALL],
             reasoning="Need the weather.",
             reasoning_field="reasoning_details",
             usage="openrouter",
@@ -280,14 +284,7 @@ async def test_openrouter_chat_sends_its_reasoning_details_back_on_the_tool_turn
     )
     app = preset_app("openrouter", chat_upstream, api="chat-completions", model="anthropic/claude")
     async with asgi_client(app) as client:
-        first = await client.post("/v1/responses", json={"input": "Weather?", "tools": TOOLS, "stream": True})
-        events, _ = parse_sse(first.text)
-        response = events[-1]["response"]
-        output = {"type": "function_call_output", "call_id": "call_1", "output": "18C"}
-        second = await client.post(
-            "/v1/responses",
-            json={"previous_response_id": response["id"], "tools": TOOLS, "input": [output]},
-        )
+        _, second = await tool_turn_then_answer(client, {"input": "Weather?"})
     assert second.status_code == 200, second.text
     assistant = chat_upstream.requests[1].body["messages"][1]
     assert assistant["reasoning_details"] == [
