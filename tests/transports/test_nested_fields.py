@@ -129,3 +129,8 @@ def test_keys_sent_back_are_accepted_on_items_only() -> None:
     # `status` is an item's bookkeeping; on a content part it is no field of anything.
     with pytest.raises(RequestValidationError, match=r"'input\.0\.content\.0\.status'"):
         chat({"input": [{"role": "user", "content": [{"type": "input_text", "text": "q", "status": "x"}]}]})
+
+
+def test_encrypted_content_is_accepted_on_a_function_call_only() -> None:
+    with pytest.raises(RequestValidationError, match=r"'input\.0\.encrypted_content'"):
+        chat({"input": [{"type": "message", "role": "user", "content": "q", "encrypted_content": "x"}]})

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from .._errors import RequestValidationError
 from ..types import CreateResponseBody
 from ..types.content import UnknownAnnotation, UnknownContent
-from ..types.items import UnknownItem, UnknownItemParam
+from ..types.items import FunctionCallItemParam, UnknownItem, UnknownItemParam
 from ..types.text import UnknownTextFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolParam, UnknownTool, UnknownToolChoice
 
@@ -141,8 +141,12 @@ def reject_nested_extras(body: CreateResponseBody, present: Set[str], reject: Re
     keys of ``text`` and ``reasoning`` themselves are each adapter's to take or refuse
     (Anthropic's ``reasoning.budget_tokens``)."""
     where = None
-    if "input" in present:
-        where = nested_extra(body.input, ("input",), skip=SENT_BACK_KEYS)
+    if "input" in present and isinstance(body.input, list):
+        for index, item in enumerate(body.input):
+            skip = _CALL_SENT_BACK_KEYS if type(item) is FunctionCallItemParam else SENT_BACK_KEYS
+            where = nested_extra(item, ("input", index), skip=skip)
+            if where is not None:
+                break
     if where is None and "tools" in present:
         where = nested_extra(body.tools, ("tools",))
     if where is None and "tool_choice" in present:
@@ -156,10 +160,11 @@ def reject_nested_extras(body: CreateResponseBody, present: Set[str], reject: Re
 
 #: Keys an item has when a response's output is sent back as input (``input += output``), which
 #: no input item takes (the spec's ``status`` on reasoning, a compaction's ``created_by``, a
-#: message's ``phase``): bookkeeping of the response they came from, accepted and not sent;
-#: and ``encrypted_content`` on a function call, where the Gemini adapter carries the call's
+#: message's ``phase``): bookkeeping of the response they came from, accepted and not sent.
+SENT_BACK_KEYS: frozenset[str] = frozenset({"status", "created_by", "phase"})
+#: A function call's, plus ``encrypted_content``, where the Gemini adapter carries the call's
 #: thought signature (read back by that adapter, ignored by the others, as PROVIDERS.md says).
-SENT_BACK_KEYS: frozenset[str] = frozenset({"status", "created_by", "phase", "encrypted_content"})
+_CALL_SENT_BACK_KEYS = SENT_BACK_KEYS | {"encrypted_content"}
 
 #: Models of a type this library does not know: every key of theirs is "extra". The adapter
 #: refuses them by their ``type`` ("content part 'x' is not supported"), which says more.
