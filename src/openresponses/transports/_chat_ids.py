@@ -51,10 +51,8 @@ def mistral_call_ids(messages: Sequence[dict[str, Any]]) -> None:
         new = mistral_call_id(call_id)
         other = seen.setdefault(new, call_id)
         if other != call_id:
-            message = f"{PREFIX}: call ids {other!r} and {call_id!r} both map to Mistral's id {new!r}"
-            raise RequestValidationError(
-                message, [{"loc": ("input",), "msg": message, "type": "unsupported"}]
-            )
+            text = f"{PREFIX}: call ids {other!r} and {call_id!r} both map to Mistral's id {new!r}"
+            raise RequestValidationError(text, [{"loc": ("input",), "msg": text, "type": "unsupported"}])
         return new
 
     for message in messages:
