@@ -218,16 +218,12 @@ class AsyncClient:
         extra_body: Mapping[str, Any] | None = None,
         timeout: Any = None,
         idempotency_key: str | None = None,
-        from_json: bool = False,
     ) -> Request:
         """Validate a body mapping and call options into a typed ``Request`` (nothing is sent).
 
         ``params`` is a whole body: unknown fields are kept as extensions (the served proxy
         relays its callers' bodies this way); ``responses.create()`` is stricter and rejects
-        unknown keywords. Raises ``RequestValidationError`` naming the field. ``from_json``:
-        ``params`` was just parsed from JSON text with ``NaN`` and ``Infinity`` refused
-        (``json.loads(text, parse_constant=...)``, as the served proxy parses), so the walk
-        checking that every free-form value is JSON (no sets, no NaN, no objects) is skipped.
+        unknown keywords. Raises ``RequestValidationError`` naming the field.
         """
         streaming = check_stream(stream)
         data: dict[str, Any] = dict(params)
@@ -235,8 +231,7 @@ class AsyncClient:
         data.pop("stream", None)
         if streaming:
             data["stream"] = True
-        if not from_json or extra_body:
-            _check_json(data)
+        _check_json(data)
         body = _validate(CreateResponseBody, data)
         return Request(
             body=body,

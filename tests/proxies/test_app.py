@@ -117,9 +117,6 @@ async def test_invalid_bodies_name_the_field_and_send_nothing(
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "must be a JSON object"),
         (b"", "empty"),
-        # Python's json reads these; no other JSON parser (nor any upstream) does.
-        (b'{"model": "m", "input": "x", "metadata": {"a": NaN}}', "NaN is not a JSON number"),
-        (b'{"model": "m", "input": "x", "temperature": -Infinity}', "-Infinity is not a JSON number"),
         # Deeper than json's recursion guard: was a 500 (RecursionError).
         (b'{"model": "m", "input": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nests too deeply"),
         (b'{"model": "m", "input": "\xff"}', "not valid JSON"),
@@ -575,6 +572,46 @@ async def _nothing() -> dict[str, Any]:
 
 async def _drop(message: Any) -> None:
     pass
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        value = {"type": "object", "properties": {"a": value}}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        # Python's json reads NaN, Infinity and numbers past a float's range; no upstream does.
+        ({"metadata": {"a": float("nan")}}, "metadata.a"),
+        (
+            {"tools": [{"type": "function", "name": "f", "parameters": {"maximum": "1e999"}}]},
+            "tools[0].parameters.maximum",
+        ),
+        # Nested past what the serializers take (about 250 levels): was sent upstream, then a 500.
+        ({"tools": [{"type": "function", "name": "f", "parameters": _nested(300)}]}, None),
+        ({"text": {"format": {"type": "json_schema", "name": "o", "schema": _nested(300)}}}, None),
+    ],
+    ids=["nan", "overflow", "deep-tool-schema", "deep-format-schema"],
+)  # fmt: skip
+async def test_bodies_that_are_not_json_everywhere_are_400_before_anything_is_sent(
+    scripted_server: ScriptedServer, make_app: MakeApp, body: dict[str, Any], param: str | None
+) -> None:
+    content = json.dumps({"model": "m", "input": "x", **body}).replace('"1e999"', "1e999").encode()
+    async with asgi_client(make_app(scripted_server.base_url)) as client:
+        for stream in (False, True):
+            data = content[:-1] + (b', "stream": true}' if stream else b"}")
+            reply = await client.post(
+                "/v1/responses", content=data, headers={"content-type": "application/json"}
+            )
+            assert reply.status_code == 400, reply.text
+            error = reply.json()["error"]
+            assert error["code"] == "invalid_request"
+            if param is not None:
+                assert error["param"] == param
+    assert scripted_server.requests == []
 
 
 def test_header_map_answers_as_starlettes_headers() -> None:

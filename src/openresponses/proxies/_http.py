@@ -84,9 +84,9 @@ def authorized(headers: Mapping[str, str], key: bytes) -> bool:
 async def read_json(request: Request, limit: int, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The body as a JSON object, at most ``limit`` bytes; ``BadBody`` (413 / 400) otherwise.
 
-    Strict JSON (RFC 8259): ``NaN`` and ``Infinity``, which Python's ``json`` reads by default,
-    are refused here, so what the proxy hands on is JSON it can send anywhere. ``headers``: the
-    request's :func:`header_map`, if already built.
+    ``headers``: the request's :func:`header_map`, if already built. (``NaN``, ``Infinity`` and
+    numbers that overflow to them are refused later, naming their path, with every other
+    free-form value that is not JSON: ``AsyncClient.build_request``.)
     """
     declared = (headers if headers is not None else request.headers).get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -105,11 +105,7 @@ async def read_json(request: Request, limit: int, headers: Mapping[str, str] | N
         message = "The request body nests too deeply to be read."
         raise BadBody(ErrorReply(400, "invalid_request_error", message, "invalid_json")) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        where = ""
-        if isinstance(exc, json.JSONDecodeError):
-            where = f" (line {exc.lineno}, column {exc.colno})"
-        elif isinstance(exc, _NotANumber):
-            where = f" ({exc})"
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         message = (
             "The request body is empty; send a JSON object."
             if not raw.strip()
@@ -128,21 +124,13 @@ async def read_json(request: Request, limit: int, headers: Mapping[str, str] | N
     return data
 
 
-class _NotANumber(ValueError):
-    """``NaN`` / ``Infinity`` / ``-Infinity`` in a body: Python's extension, not JSON."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _NotANumber(f"{name} is not a JSON number")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_DECODER = json.JSONDecoder()
 _BOM = b"\xef\xbb\xbf"
 
 
 def _parse(raw: bytes) -> Any:
-    """``raw`` parsed as strict JSON. UTF-8 (what clients send) is decoded first, so ``json``
-    skips sniffing the encoding; a BOM or other bytes get ``json.loads``' own detection."""
+    """``raw`` parsed as JSON. UTF-8 (what clients send) is decoded first, so ``json`` skips
+    sniffing the encoding; a BOM or other bytes get ``json.loads``' own detection."""
     if raw[:3] != _BOM:
         try:
             text = raw.decode()
@@ -150,7 +138,7 @@ def _parse(raw: bytes) -> Any:
             pass
         else:
             return _DECODER.decode(text)
-    return json.loads(raw, parse_constant=_no_constant)
+    return json.loads(raw)
 
 
 def _too_large(limit: int) -> ErrorReply:

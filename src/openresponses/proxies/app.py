@@ -117,7 +117,6 @@ class _Proxy:
                 stream=bool(stream),
                 idempotency_key=headers.get("idempotency-key"),
                 extra_headers=self._passed_headers(headers),
-                from_json=True,
             )
             if low is not None and isinstance(call.body, CreateResponseBody):
                 call = call.replace(body=call.body.model_copy(update={"max_output_tokens": low}))
