@@ -71,6 +71,7 @@ _CHAT_KEYS = {
     "tool_choice_ignored": bool,
     "tools_or_format": bool,
     "call_ids": str,
+    "call_extra_content": bool,
 }
 _CHAIN_KEYS = {
     "providers": list,

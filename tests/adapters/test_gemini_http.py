@@ -434,3 +434,26 @@ async def test_the_vertex_preset_reads_project_and_location(monkeypatch: pytest.
         "/v1/projects/env-proj/locations/us-east5/publishers/google/models/"
     )
     assert vertex.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_a_calls_signature_survives_previous_response_id_through_the_store() -> None:
+    """Through Stateful the history is rebuilt from the stored output (output_to_input): the
+    function call's envelope must come back with it, not the foreign-history placeholder."""
+    from openresponses.middleware import Stateful
+
+    async with GeminiServer(api_key=KEY, require_signatures=True) as upstream:
+        upstream.push(
+            gemini_tool_calls([("get_weather", {"city": "Paris"})], signature="Q0FMTC0x"),
+            gemini_text("Sunny."),
+        )
+        endpoint = provider(upstream, model="gemini-3-pro-preview")
+        async with AsyncClient(endpoint=endpoint, middleware=[Stateful()]) as client:
+            first = await client.responses.create(model="m", input="Weather in Paris?", tools=TOOLS)
+            (call,) = [item for item in first.output if item.type == "function_call"]
+            output = {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'}
+            second = await client.responses.create(
+                model="m", previous_response_id=first.id, input=[output], tools=TOOLS
+            )
+    assert second.output_text == "Sunny."
+    model_turn = upstream.requests[1].body["contents"][1]
+    assert model_turn["parts"][0]["thoughtSignature"] == "Q0FMTC0x"

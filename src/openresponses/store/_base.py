@@ -241,6 +241,10 @@ def output_to_input(item: Mapping[str, Any]) -> dict[str, Any] | None:
     if kind == "function_call":
         out = _pick(item, "call_id", "name", "arguments", "id")
         out["type"] = "function_call"
+        if isinstance(item.get("encrypted_content"), str):
+            # An adapter's carrier (Gemini's thought signature, a chat call's extra_content),
+            # read back by it; native upstreams never get it (OpenResponsesDialect.encode).
+            out["encrypted_content"] = item["encrypted_content"]
         return _with_status(out, item)
     if kind == "function_call_output":
         out = _pick(item, "call_id", "output", "id")

@@ -38,7 +38,7 @@ from .._errors import ProtocolError
 from .._translate import FinishReason, StreamTranslator
 from ..types import CreateResponseBody, Response, StreamEvent
 from ._chat_errors import ChatError, normalize_error
-from ._chat_messages import reasoning_envelope
+from ._chat_messages import call_envelope, reasoning_envelope
 from ._chat_think import Piece, ThinkSplitter
 
 __all__ = [
@@ -112,6 +112,7 @@ class _Call:
     name: str | None = None
     held: list[str] = field(default_factory=list)  # arguments that came before the name
     opened: bool = False
+    extra: str | None = None  # its ``extra_content`` in our envelope (Gemini's thought signature)
 
 
 def _int(value: Any) -> int | None:
@@ -365,13 +366,20 @@ class ChatChunkTranslator:
             arguments = json.dumps(arguments, ensure_ascii=False)
         arguments = arguments if isinstance(arguments, str) else ""
         call = self._resolve(index, call_id)
+        extra = delta.get("extra_content")
+        carried = False
+        if isinstance(extra, dict) and extra and call.extra is None:
+            call.extra = call_envelope(extra)  # kept whole; sent back with call_extra_content
+            carried = True
         if call.name is None and isinstance(name, str) and name:
             call.name = name  # the first non-empty name; later ones never overwrite it
         if call_id is not None and call.call_id is None and not call.opened:
             call.call_id = call_id
         events = self._flush_think(out)
         if call.opened:
-            return events + (out.tool_call(call.key, arguments=arguments) if arguments else [])
+            if not (arguments or carried):
+                return events
+            return events + out.tool_call(call.key, arguments=arguments, encrypted_content=call.extra)
         call.held.append(arguments)
         if call.name is None:
             return events  # arguments before the name: held until it comes
@@ -379,7 +387,11 @@ class ChatChunkTranslator:
         call.opened = True
         held, call.held = "".join(call.held), []
         return events + out.tool_call(
-            call.key, name=call.name, call_id=self._mint(call.call_id), arguments=held
+            call.key,
+            name=call.name,
+            call_id=self._mint(call.call_id),
+            arguments=held,
+            encrypted_content=call.extra,
         )
 
     def _resolve(self, index: int | None, call_id: str | None) -> _Call:

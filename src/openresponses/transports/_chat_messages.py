@@ -37,12 +37,14 @@ from ..types.items import (
     UserMessageItemParam,
 )
 from ._fields import Rejecter
-from ._items import text_parts
+from ._items import open_envelope, text_parts
 
 __all__ = [
+    "CALL_ENVELOPE",
     "PREFIX",
     "REASONING_ENVELOPE",
     "SendReasoning",
+    "call_envelope",
     "chat_messages",
     "details_from_envelope",
     "reasoning_envelope",
@@ -56,6 +58,10 @@ SendReasoning = Literal["drop", "reasoning_content", "reasoning", "reasoning_det
 #: ``encrypted_content`` so raw reasoning survives a round trip (see :func:`reasoning_envelope`).
 REASONING_ENVELOPE = "openresponses.chat-completions.reasoning"
 
+#: The ``type`` tag of the JSON blob a tool call's ``extra_content`` (Gemini's OpenAI-compatible
+#: endpoint puts its thought signature there) rides in, as the call item's ``encrypted_content``.
+CALL_ENVELOPE = "openresponses.chat-completions.call"
+
 #: How every message of the chat dialect's request errors starts.
 PREFIX = "chat-completions adapter"
 
@@ -67,6 +73,12 @@ def reasoning_envelope(text: str, details: Sequence[dict[str, Any]] | None = Non
     data: dict[str, Any] = {"type": REASONING_ENVELOPE, "text": text}
     if details:
         data["details"] = list(details)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def call_envelope(extra_content: dict[str, Any]) -> str:
+    """The ``encrypted_content`` carrying a tool call's ``extra_content`` back to its upstream."""
+    data = {"type": CALL_ENVELOPE, "extra_content": extra_content}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -106,10 +118,15 @@ reject = Rejecter(PREFIX)
 
 
 def chat_messages(
-    instructions: str | None, items: str | Sequence[Any] | None, send_reasoning: SendReasoning
+    instructions: str | None,
+    items: str | Sequence[Any] | None,
+    send_reasoning: SendReasoning,
+    *,
+    call_extra_content: bool = False,
 ) -> list[dict[str, Any]]:
-    """The chat ``messages`` for ``instructions`` and ``input``; raises ``RequestValidationError``."""
-    return _Conversation(send_reasoning).build(instructions, items)
+    """The chat ``messages`` for ``instructions`` and ``input``; raises ``RequestValidationError``.
+    ``call_extra_content``: each tool call's carried ``extra_content`` goes back on it."""
+    return _Conversation(send_reasoning, call_extra_content).build(instructions, items)
 
 
 @dataclass(slots=True)
@@ -132,8 +149,9 @@ class _Conversation:
     written after the outputs.
     """
 
-    def __init__(self, send_reasoning: SendReasoning) -> None:
+    def __init__(self, send_reasoning: SendReasoning, call_extra_content: bool = False) -> None:
         self._send_reasoning = send_reasoning
+        self._call_extra_content = call_extra_content
         self.messages: list[dict[str, Any]] = []
         self._turn: _Turn | None = None
         self._deferred: list[dict[str, Any]] = []
@@ -217,13 +235,16 @@ class _Conversation:
         if any(call["id"] == item.call_id for call in turn.tool_calls):
             # Ids may repeat across turns (TGI numbers every turn's call "0"), not within one.
             reject(f"function_call call_id {item.call_id!r}", "appears twice in one turn", loc=loc)
-        turn.tool_calls.append(
-            {
-                "id": item.call_id,
-                "type": "function",
-                "function": {"name": item.name, "arguments": item.arguments},
-            }
-        )
+        call: dict[str, Any] = {
+            "id": item.call_id,
+            "type": "function",
+            "function": {"name": item.name, "arguments": item.arguments},
+        }
+        if self._call_extra_content:
+            envelope = open_envelope((item.model_extra or {}).get("encrypted_content"), CALL_ENVELOPE)
+            if envelope is not None and isinstance(envelope.get("extra_content"), dict):
+                call["extra_content"] = envelope["extra_content"]  # as the upstream sent it
+        turn.tool_calls.append(call)
         turn.unanswered.add(item.call_id)
 
     def _function_call_output(self, item: FunctionCallOutputItemParam, loc: tuple[str, int]) -> None:

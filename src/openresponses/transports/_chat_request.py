@@ -74,6 +74,8 @@ class ChatRequestOptions:
     tools_or_format: bool = False
     #: How call ids are sent: as given, or in Mistral's ``[A-Za-z0-9]{9}`` (``_chat_ids``).
     call_ids: CallIds = "as_is"
+    #: Each tool call's carried ``extra_content`` goes back on it (Gemini's OpenAI endpoint).
+    call_extra_content: bool = False
 
 
 def chat_request_body(
@@ -107,6 +109,7 @@ def chat_request_body(
         body.instructions if wanted("instructions") else None,
         body.input if wanted("input") else None,
         opts.send_reasoning,
+        call_extra_content=opts.call_extra_content,
     )
     tools = _tools(body, opts) if wanted("tools") else []
     _tool_choice(body if wanted("tool_choice") else None, tools, out)

@@ -14,13 +14,15 @@ receives whole messages and decodes them in ``_ws_codec``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from .._decode import decode_events
 from .._errors import APIStatusError, ProtocolError
 from .._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, check_max_event_size
+from ..types.items import FunctionCallItemParam
 from ._reply import parse_reply_body, status_error_from_body
 
 if TYPE_CHECKING:
@@ -280,7 +282,10 @@ class OpenResponsesDialect:
         return {}
 
     def encode(self, request: Request) -> bytes:
-        return request.body.model_dump_json(exclude_unset=True, by_alias=True).encode()
+        body = request.body
+        if _carries(getattr(body, "input", None)):
+            return _without_carriers(body)
+        return body.model_dump_json(exclude_unset=True, by_alias=True).encode()
 
     def decoder(self, request: Request, *, provider: str) -> StreamDecoder:
         return OpenResponsesStreamDecoder(
@@ -350,3 +355,41 @@ async def event_batches(
     finally:
         if on_close is not None:
             await on_close()
+
+
+def _carries(items: object) -> bool:
+    """Whether an input list holds a function call with an ``encrypted_content`` key (an extra)."""
+    return isinstance(items, list) and any(
+        type(item) is FunctionCallItemParam and (item.__pydantic_extra__ or {}).get("encrypted_content")
+        for item in items
+    )
+
+
+def _without_carriers(body: Any) -> bytes:
+    """``body`` as JSON without this library's own carriers on function calls.
+
+    Why: the Gemini and chat adapters keep a call's vendor state (a thought signature, a chat
+    call's ``extra_content``) in the call's ``encrypted_content``, a key no Open Responses
+    function call has; it survives a round trip (``output_to_input``) so the same adapter gets
+    it back. A native upstream (a failover to OpenAI, say) would refuse the unknown key, so
+    our envelopes (JSON tagged ``openresponses.*``) are left out; anything else is sent as given.
+    """
+    data = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    for item in data.get("input") or ():
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "function_call"
+            and _ours(item.get("encrypted_content"))
+        ):
+            del item["encrypted_content"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _ours(blob: object) -> bool:
+    if not isinstance(blob, str) or not blob.startswith("{"):
+        return False
+    try:
+        data = json.loads(blob)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and str(data.get("type", "")).startswith("openresponses.")

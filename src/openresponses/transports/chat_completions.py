@@ -96,6 +96,11 @@ class ChatCompletionsDialect:
       ``tool_call_id``) in Mistral's ``[A-Za-z0-9]{9}``, which Mistral's API and vLLM in Mistral
       tokenizer mode require (PROVIDERS.md trap 14); ids of another form are replaced by a
       digest of themselves, so calls and outputs still match, in every turn.
+    - ``call_extra_content``: send each tool call's ``extra_content`` back on it. Gemini's
+      OpenAI-compatible endpoint puts a call's thought signature there and answers 400 without
+      it on the next turn (PROVIDERS.md trap 4); the dialect always keeps it, in our envelope,
+      as the function call item's ``encrypted_content``. Off by default: other servers may
+      refuse a key they do not know.
     - ``require_done``: the upstream always ends a stream with ``data: [DONE]`` (OpenAI, vLLM,
       TGI, llama.cpp, Ollama, OpenRouter), so a body that ends without it was cut, even after a
       finish chunk (the usage chunk that follows it is then lost): ``response.failed`` with the
@@ -128,6 +133,7 @@ class ChatCompletionsDialect:
         tool_choice_ignored: bool = False,
         tools_or_format: bool = False,
         call_ids: CallIds = "as_is",
+        call_extra_content: bool = False,
     ) -> None:
         #: The bound on one streamed SSE event in bytes (``None``: none); past it, ``ProtocolError``.
         self.max_event_size = check_max_event_size(max_event_size, "ChatCompletionsDialect")
@@ -156,6 +162,7 @@ class ChatCompletionsDialect:
             tool_choice_ignored=bool(tool_choice_ignored),
             tools_or_format=bool(tools_or_format),
             call_ids=call_ids,
+            call_extra_content=bool(call_extra_content),
         )
         #: How replies are read.
         self.stream_options = ChatStreamOptions(
@@ -249,5 +256,5 @@ class ChatCompletionsDialect:
             f"reasoning_effort={r.reasoning_effort}, json_schema_style={r.json_schema_style!r}, "
             f"extra_body={sorted(r.extra_body)!r}, require_done={s.require_done}, "
             f"tool_choice_ignored={r.tool_choice_ignored}, tools_or_format={r.tools_or_format}, "
-            f"call_ids={r.call_ids!r})"
+            f"call_ids={r.call_ids!r}, call_extra_content={r.call_extra_content})"
         )
