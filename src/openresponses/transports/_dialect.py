@@ -23,6 +23,7 @@ from .._decode import decode_events
 from .._errors import APIStatusError, ProtocolError
 from .._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, check_max_event_size
 from ..types.items import FunctionCallItemParam
+from ._items import is_our_envelope
 from ._reply import parse_reply_body, status_error_from_body
 
 if TYPE_CHECKING:
@@ -379,17 +380,7 @@ def _without_carriers(body: Any) -> bytes:
         if (
             isinstance(item, dict)
             and item.get("type") == "function_call"
-            and _ours(item.get("encrypted_content"))
+            and is_our_envelope(item.get("encrypted_content"))
         ):
             del item["encrypted_content"]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _ours(blob: object) -> bool:
-    if not isinstance(blob, str) or not blob.startswith("{"):
-        return False
-    try:
-        data = json.loads(blob)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and str(data.get("type", "")).startswith("openresponses.")

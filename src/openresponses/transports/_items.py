@@ -17,20 +17,29 @@ from typing import Any
 from ..types.content import InputTextContent, OutputTextContent, RefusalContent
 from ._fields import Reject
 
-__all__ = ["open_envelope", "text_parts"]
+__all__ = ["is_our_envelope", "open_envelope", "text_parts"]
 
 
 def open_envelope(encrypted_content: object, kind: str) -> dict[str, Any] | None:
     """The JSON object of our envelope tagged ``kind``; ``None`` for anything else."""
-    if not isinstance(encrypted_content, str) or not encrypted_content.startswith("{"):
+    data = _json_object(encrypted_content)
+    return data if data is not None and data.get("type") == kind else None
+
+
+def is_our_envelope(encrypted_content: object) -> bool:
+    """Whether ``encrypted_content`` is one of this library's envelopes (``openresponses.*``)."""
+    data = _json_object(encrypted_content)
+    return data is not None and str(data.get("type", "")).startswith("openresponses.")
+
+
+def _json_object(blob: object) -> dict[str, Any] | None:
+    if not isinstance(blob, str) or not blob.startswith("{"):
         return None
     try:
-        data = json.loads(encrypted_content)
+        data = json.loads(blob)
     except ValueError:
         return None
-    if not isinstance(data, dict) or data.get("type") != kind:
-        return None
-    return data
+    return data if isinstance(data, dict) else None
 
 
 def text_parts(
