@@ -27,7 +27,8 @@ from openresponses._emit import EventBuilder
 from openresponses._emit_state import ARGUMENTS_DELTA, DELTA, SUMMARY_DELTA, constructor
 from openresponses._sse import encode_event
 from openresponses._streaming import EventStream
-from openresponses.transports._chat_chunks import ChatChunkTranslator, first_choice
+from openresponses.transports._chat_chunks import ChatChunkTranslator
+from openresponses.transports._chat_reads import first_choice
 from openresponses.transports._chat_stream import ChatStreamDecoder
 from openresponses.types.events import (
     FunctionCallArgumentsDeltaEvent,

@@ -32,13 +32,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
 from .._errors import ProtocolError
 from .._translate import FinishReason, StreamTranslator
 from ..types import CreateResponseBody, Response, StreamEvent
 from ._chat_errors import ChatError, normalize_error
 from ._chat_messages import call_envelope, reasoning_envelope
+from ._chat_reads import chunk_origin, chunk_usage, first_choice, is_mapping, json_get
 from ._chat_think import Piece, ThinkSplitter
 
 __all__ = [
@@ -46,10 +47,6 @@ __all__ = [
     "ChatChunkTranslator",
     "ChatStreamOptions",
     "ReasoningField",
-    "chat_usage",
-    "chunk_origin",
-    "chunk_usage",
-    "first_choice",
 ]
 
 logger = logging.getLogger("openresponses")
@@ -115,65 +112,6 @@ class _Call:
     extra: str | None = None  # its ``extra_content`` in our envelope (Gemini's thought signature)
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return max(int(value), 0)
-
-
-def _get(mapping: Any, key: str) -> Any:
-    if type(mapping) is dict:  # JSON objects: skip the ABC check (a per-chunk cost)
-        return mapping.get(key)
-    return mapping.get(key) if isinstance(mapping, Mapping) else None
-
-
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)
-
-
-def chat_usage(raw: Any) -> dict[str, Any] | None:
-    """A chat ``usage`` object as an Open Responses usage mapping (``None`` when it has no counts).
-
-    Cached tokens come from ``prompt_tokens_details.cached_tokens`` or DeepSeek's
-    ``prompt_cache_hit_tokens``; reasoning tokens from ``completion_tokens_details``; local
-    servers send no details, which become zeros.
-    """
-    if raw is None:  # the chunks without usage: nearly all of them
-        return None
-    prompt = _int(_get(raw, "prompt_tokens"))
-    completion = _int(_get(raw, "completion_tokens"))
-    if prompt is None and completion is None:
-        return None
-    prompt, completion = prompt or 0, completion or 0
-    total = _int(_get(raw, "total_tokens"))
-    cached = _int(_get(_get(raw, "prompt_tokens_details"), "cached_tokens"))
-    if cached is None:
-        cached = _int(_get(raw, "prompt_cache_hit_tokens"))
-    reasoning = _int(_get(_get(raw, "completion_tokens_details"), "reasoning_tokens"))
-    return {
-        "input_tokens": prompt,
-        "output_tokens": completion,
-        "total_tokens": total if total is not None else prompt + completion,
-        "input_tokens_details": {"cached_tokens": cached or 0},
-        "output_tokens_details": {"reasoning_tokens": reasoning or 0},
-    }
-
-
-def chunk_usage(chunk: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A chunk's (or whole body's) usage: its ``usage``, else Groq's ``x_groq.usage``."""
-    return chat_usage(chunk.get("usage")) or chat_usage(_get(chunk.get("x_groq"), "usage"))
-
-
-def chunk_origin(chunk: Mapping[str, Any]) -> tuple[str | None, int | None]:
-    """The upstream's ``model`` and ``created`` of a chunk (or whole body), when well-formed."""
-    model = chunk.get("model")
-    created = chunk.get("created")
-    return (
-        model if isinstance(model, str) and model else None,
-        created if isinstance(created, int) and not isinstance(created, bool) else None,
-    )
-
-
 class ChatChunkTranslator:
     """One chat completion's chunks in, Open Responses events out (all numbered by the translator).
 
@@ -236,9 +174,9 @@ class ChatChunkTranslator:
         if choice is None:
             return events
         delta = choice.get("delta")
-        if not _is_mapping(delta):
+        if not is_mapping(delta):
             delta = choice.get("message")
-        if _is_mapping(delta):
+        if is_mapping(delta):
             events += self._delta(out, delta)
         finish = choice.get("finish_reason")
         if isinstance(finish, str) and finish:
@@ -252,7 +190,7 @@ class ChatChunkTranslator:
         events = self._reasoning_fields(out, delta)
         content = delta.get("content")
         if isinstance(content, list):  # a few servers send content parts even when streaming
-            content = "".join(str(_get(part, "text") or "") for part in content)
+            content = "".join(str(json_get(part, "text") or "") for part in content)
         if isinstance(content, str) and content:
             pieces: list[Piece] = (
                 self._think.feed(content) if self._think is not None else [("text", content)]
@@ -278,8 +216,8 @@ class ChatChunkTranslator:
             for detail in details:
                 if carry and isinstance(detail, dict):
                     self._keep_detail(detail)
-                kind = _get(detail, "type")
-                value = _get(detail, _DETAIL_FIELDS[kind]) if kind in _DETAIL_FIELDS else None
+                kind = json_get(detail, "type")
+                value = json_get(detail, _DETAIL_FIELDS[kind]) if kind in _DETAIL_FIELDS else None
                 if not (isinstance(value, str) and value):
                     continue
                 if kind == "reasoning.encrypted" and not carry:
@@ -360,8 +298,8 @@ class ChatChunkTranslator:
         raw_id = delta.get("id")
         call_id = raw_id if isinstance(raw_id, str) and raw_id else None
         function = delta.get("function")
-        name = _get(function, "name")
-        arguments = _get(function, "arguments")
+        name = json_get(function, "name")
+        arguments = json_get(function, "arguments")
         if isinstance(arguments, dict | list):  # a few servers send the arguments as an object
             arguments = json.dumps(arguments, ensure_ascii=False)
         arguments = arguments if isinstance(arguments, str) else ""
@@ -452,18 +390,3 @@ class ChatChunkTranslator:
         for response in {id(r): r for r in targets if isinstance(r, Response)}.values():
             response.chat_finish_reason = finish[:64]  # type: ignore[attr-defined]
         return events
-
-
-def first_choice(choices: Any) -> Mapping[str, Any] | None:
-    """Choice 0 (one choice is all a response has); ``None`` for ``choices: []`` or none."""
-    if not isinstance(choices, list):
-        return None
-    if len(choices) == 1 and type(choices[0]) is dict:
-        return choices[0]  # the usual case: one choice, whatever its index
-    fallback: Mapping[str, Any] | None = None
-    for choice in choices:
-        if isinstance(choice, Mapping):
-            if choice.get("index", 0) == 0:
-                return choice
-            fallback = fallback or choice
-    return fallback

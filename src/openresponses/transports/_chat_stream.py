@@ -18,16 +18,8 @@ from .._emit_state import full_usage, new_id, response_skeleton
 from .._errors import ProtocolError
 from .._sse import SSEDecoder
 from ..types import CreateResponseBody, Response, StreamEvent
-from ._chat_chunks import (
-    STOP_FINISHES,
-    ChatChunkTranslator,
-    ChatStreamOptions,
-    ReasoningField,
-    chat_usage,
-    chunk_origin,
-    chunk_usage,
-    first_choice,
-)
+from ._chat_chunks import STOP_FINISHES, ChatChunkTranslator, ChatStreamOptions, ReasoningField
+from ._chat_reads import chat_usage, chunk_origin, chunk_usage, first_choice
 from ._chat_think import THINK_TAGS
 
 __all__ = [
