@@ -10,12 +10,13 @@ from typing import Any
 from openresponses import AsyncClient, Provider
 from openresponses._pipeline import Request
 from openresponses.store import output_to_input
-from openresponses.testing import assert_valid_stream
 from openresponses.testing.chat import ChatCompletionsServer, chat_raw, chat_text
 from openresponses.transports._chat_request import chat_request_body
-from openresponses.transports._chat_stream import ChatStreamDecoder, chat_completion_to_response
+from openresponses.transports._chat_stream import chat_completion_to_response
 from openresponses.transports.chat_completions import ChatCompletionsDialect
 from openresponses.types import CreateResponseBody, Response
+
+from .conftest import delta_stream, final_response
 
 TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 EXTRA = {"google": {"thought_signature": "c2lnbmF0dXJlLW9mLWEtdGhvdWdodA=="}}
@@ -48,26 +49,12 @@ WHOLE = {
 
 
 def streamed(*deltas: dict[str, Any]) -> bytes:
-    chunks = [{"id": "c", "model": "gemini-3-pro", "choices": [{"index": 0, "delta": d}]} for d in deltas]
-    chunks.append(
-        {
-            "id": "c",
-            "model": "gemini-3-pro",
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
-        }
-    )
-    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    return delta_stream(*deltas, model="gemini-3-pro")
 
 
 def decode(data: bytes) -> Response:
-    request = Request(body=CreateResponseBody(model="m", input="q", tools=[TOOL]), stream=True)  # type: ignore[list-item]
-    decoder = ChatCompletionsDialect().decoder(request, provider="gemini-compat")
-    assert isinstance(decoder, ChatStreamDecoder)
-    events = decoder.feed(data) + decoder.close()
-    assert_valid_stream(events)
-    final = getattr(events[-1], "response", None)
-    assert isinstance(final, Response)
-    return final
+    body = CreateResponseBody.model_validate({"model": "m", "input": "q", "tools": [TOOL]})
+    return final_response(data, ChatCompletionsDialect(), body)
 
 
 def next_turn(response: Response, **options: Any) -> dict[str, Any]:

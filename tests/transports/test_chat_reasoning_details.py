@@ -5,33 +5,21 @@ Claude and Gemini models behind OpenRouter need across tool turns."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from openresponses._pipeline import Request
 from openresponses.store import output_to_input
-from openresponses.testing import assert_valid_stream
 from openresponses.transports._chat_messages import details_from_envelope
 from openresponses.transports._chat_request import chat_request_body
-from openresponses.transports._chat_stream import ChatStreamDecoder
 from openresponses.transports.chat_completions import ChatCompletionsDialect
 from openresponses.types import CreateResponseBody, Response
+
+from .conftest import delta_stream, final_response
 
 TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 
 
 def frames(*deltas: dict[str, Any], finish: str = "tool_calls") -> bytes:
-    chunks = [
-        {"id": "gen-1", "model": "anthropic/claude", "choices": [{"index": 0, "delta": d}]} for d in deltas
-    ]
-    chunks.append(
-        {
-            "id": "gen-1",
-            "model": "anthropic/claude",
-            "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
-        }
-    )
-    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    return delta_stream(*deltas, model="anthropic/claude", finish=finish)
 
 
 STREAM = frames(
@@ -57,14 +45,8 @@ MERGED = [
 
 def decode(data: bytes, send_reasoning: str) -> Response:
     dialect = ChatCompletionsDialect(send_reasoning=send_reasoning)  # type: ignore[arg-type]
-    request = Request(body=CreateResponseBody(model="m", input="q", tools=[TOOL]), stream=True)  # type: ignore[list-item]
-    decoder = dialect.decoder(request, provider="openrouter")
-    assert isinstance(decoder, ChatStreamDecoder)
-    events = decoder.feed(data) + decoder.close()
-    assert_valid_stream(events)
-    response = getattr(events[-1], "response", None)
-    assert isinstance(response, Response)
-    return response
+    body = CreateResponseBody.model_validate({"model": "m", "input": "q", "tools": [TOOL]})
+    return final_response(data, dialect, body)
 
 
 def test_the_entries_are_kept_whole_in_the_reasoning_item() -> None:

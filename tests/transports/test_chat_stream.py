@@ -34,6 +34,8 @@ from openresponses.types import (
     StreamEvent,
 )
 
+from .conftest import sse_frames
+
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
 SPEC_URI = "urn:openresponses:openapi"
 
@@ -71,12 +73,7 @@ def final(events: list[StreamEvent]) -> Response:
     return response
 
 
-def frames(*chunks: dict[str, Any] | str, done: bool = True) -> bytes:
-    """SSE bytes: one ``data:`` event per chunk (a str is sent raw), then ``[DONE]``."""
-    out = b"".join(
-        b"data: " + (c.encode() if isinstance(c, str) else json.dumps(c).encode()) + b"\n\n" for c in chunks
-    )
-    return out + (b"data: [DONE]\n\n" if done else b"")
+frames = sse_frames
 
 
 def delta(finish: str | None = None, **fields: Any) -> dict[str, Any]:

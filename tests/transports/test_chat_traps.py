@@ -4,7 +4,6 @@ comments that are not a first token (trap 20), and two narrow tool-call cases (t
 
 from __future__ import annotations
 
-import json
 from typing import Any, get_args
 
 import pytest
@@ -30,10 +29,9 @@ from openresponses.types import (
     StreamEvent,
 )
 
+from .conftest import sse_frames
 
-def frames(*chunks: dict[str, Any]) -> bytes:
-    """SSE bytes: one ``data:`` event per chunk, then ``[DONE]``."""
-    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+frames = sse_frames
 
 
 def delta(finish: str | None = None, **fields: Any) -> dict[str, Any]:
