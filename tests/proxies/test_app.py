@@ -404,23 +404,24 @@ async def test_upstream_key_echoed_in_errors_never_reaches_the_client(
     assert UPSTREAM_KEY not in caplog.text
 
 
+UNREACHABLE = 'base_url = "http://127.0.0.1:9/v1"'
+
+
+def chain_config(tmp_path: Path, primary: str, *, head: str = "") -> Path:
+    """A proxy TOML file: no retries, ``head``, then the chain ``primary`` -> an unreachable backup."""
+    config = tmp_path / "proxy.toml"
+    config.write_text(
+        f"retry = false\n{head}\n[providers.primary]\n{primary}\n[providers.backup]\n{UNREACHABLE}\n"
+        '[chains.main]\nproviders = ["primary", "backup"]\n'
+    )
+    return config
+
+
 async def test_config_chain_all_failed_lists_providers(
     scripted_server: ScriptedServer, tmp_path: Path, upstream_key: str, validate_spec: Validate
 ) -> None:
     scripted_server.push(status(503))
-    config = tmp_path / "proxy.toml"
-    config.write_text(
-        f"""
-retry = false
-[providers.primary]
-base_url = "{scripted_server.base_url}"
-api_key_env = "UPSTREAM_KEY"
-[providers.backup]
-base_url = "http://127.0.0.1:9/v1"
-[chains.main]
-providers = ["primary", "backup"]
-"""
-    )
+    config = chain_config(tmp_path, f'base_url = "{scripted_server.base_url}"\napi_key_env = "UPSTREAM_KEY"')
     app = create_app_from_settings(ProxySettings(config=str(config)))
     async with asgi_client(app) as client:
         reply = await client.post("/v1/responses", json={"model": "m", "input": "x"})
@@ -437,21 +438,7 @@ providers = ["primary", "backup"]
 async def test_every_breaker_of_a_chain_open_is_a_503_with_retry_after(
     tmp_path: Path, upstream_key: str, validate_spec: Validate
 ) -> None:
-    config = tmp_path / "proxy.toml"
-    config.write_text(
-        """
-retry = false
-[circuit_breaker]
-fail_max = 1
-reset_timeout = 30.0
-[providers.primary]
-base_url = "http://127.0.0.1:9/v1"
-[providers.backup]
-base_url = "http://127.0.0.1:9/v1"
-[chains.main]
-providers = ["primary", "backup"]
-"""
-    )
+    config = chain_config(tmp_path, UNREACHABLE, head="[circuit_breaker]\nfail_max = 1\nreset_timeout = 30.0")
     app = create_app_from_settings(ProxySettings(config=str(config)))
     async with asgi_client(app) as client:
         tripped = await client.post("/v1/responses", json={"model": "m", "input": "x"})
