@@ -28,7 +28,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, overload, runtime_checkable
 
@@ -130,6 +130,12 @@ class CallContext:
     fingerprint (a keyed hash, never the key: see ``openresponses._credential``) of the
     credential the call is made with, when whoever built the call knows it (a proxy's inbound
     key); read :attr:`Request.credential`, which also sees per-call credential headers.
+
+    ``after_reply``, when not ``None``, is set by whoever delivers the reply (the served proxy):
+    plain callables it runs once the reply has been written and before it reads anything else
+    from the event loop, for process-local work a caller need not wait for (``Stateful``'s write
+    to a ``MemoryStore``). ``None`` (the in-process clients): such work runs before the reply
+    is returned.
     """
 
     observers: list[CallObserver] = field(default_factory=list)
@@ -137,6 +143,7 @@ class CallContext:
     provider: str | None = None
     deadline: float | None = None
     credential: str | None = None
+    after_reply: list[Callable[[], None]] | None = None
 
     @overload
     def record(self, decision: Decision, /) -> None: ...

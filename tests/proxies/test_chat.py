@@ -4,6 +4,7 @@ and Redis shared between two proxy processes' worth of apps."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from openresponses import (
     ResponseFailedError,
 )
 from openresponses.proxies import ProxySettings, create_app_from_settings
+from openresponses.proxies._http import ReplyThen
 from openresponses.testing import ScriptedServer, assert_valid_stream
 from openresponses.testing.chat import (
     ChatCompletionsServer,
@@ -346,6 +348,52 @@ async def test_previous_response_id_is_expanded_by_the_proxy(chat_upstream: Chat
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "previous_response_not_found"
     assert unknown.json()["error"]["param"] == "previous_response_id"
+
+
+async def test_a_served_chain_continues_at_once_on_another_connection(
+    chat_upstream: ChatCompletionsServer, serve: Serve
+) -> None:
+    """The memory store is written after the reply (``CallContext.after_reply``), before the proxy
+    reads anything else: a follow-up sent the moment the reply arrives, on a second connection,
+    finds it every time."""
+    rounds = 20
+    for number in range(rounds):
+        chat_upstream.push(chat_text(f"Noted {number}."), chat_text(f"It was {number}."))
+    with serve(ollama_app(chat_upstream)) as served:
+        async with (
+            AsyncClient(base_url=served.base_url, api_key="x") as one,
+            AsyncClient(base_url=served.base_url, api_key="x") as other,
+        ):
+            for number in range(rounds):
+                first = await one.responses.create(model="m", input=f"Remember {number}.")
+                second = await other.responses.create(
+                    model="m", input="Which?", previous_response_id=first.id
+                )
+                assert second.previous_response_id == first.id
+    sent = [request.body["messages"] for request in chat_upstream.requests[1::2]]
+    assert [messages[1]["content"] for messages in sent] == [f"Noted {n}." for n in range(rounds)]
+
+
+async def test_work_after_the_reply_runs_even_when_sending_fails(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[str] = []
+
+    def fails() -> None:
+        ran.append("fails")
+        raise RuntimeError("bug")
+
+    async def send(message: Any) -> None:
+        raise OSError("the client is gone")
+
+    async def receive() -> Any:
+        return {"type": "http.disconnect"}
+
+    work = [fails, lambda: ran.append("second")]
+    reply = ReplyThen(b"{}", work, media_type="application/json")
+    with caplog.at_level(logging.ERROR, logger="openresponses.proxy"), pytest.raises(OSError):
+        await reply({"type": "http"}, receive, send)
+    assert ran == ["fails", "second"]  # each ran once, in order, though one failed
+    assert work == []  # cleared: the work refers to the call it stores
+    assert "work after the reply failed" in caplog.text
 
 
 async def test_store_false_is_respected(chat_upstream: ChatCompletionsServer) -> None:

@@ -424,6 +424,78 @@ async def test_only_response_events_are_patched() -> None:
             assert outer is inner  # deltas and items pass through untouched
 
 
+# -- the write after the reply (CallContext.after_reply, the served proxy) --------------------------
+
+
+async def test_a_memory_store_write_waits_for_after_reply_and_then_continues_the_chain() -> None:
+    transport = ScriptedTransport([text("Hello Ada."), text("You are Ada.")])
+    store = MemoryStore()
+    later: list[Any] = []
+    body = CreateResponseBody(model="m", input="I am Ada.")
+    first = await Stateful(store)(Request(body=body, context=CallContext(after_reply=later)), transport)
+    assert isinstance(first, Response) and first.store is True
+    assert len(store) == 0 and len(later) == 1  # handed over, not yet written
+    later[0]()
+    record = await store.get(first.id)
+    assert record is not None
+    assert list(record.input) == [user("I am Ada.")]
+    assert list(record.output) == [item.to_dict() for item in first.output]
+    # Chained from that record, the second write is deferred as well, with the full history.
+    again: list[Any] = []
+    body = CreateResponseBody(model="m", input="Who am I?", previous_response_id=first.id)
+    second = await Stateful(store)(Request(body=body, context=CallContext(after_reply=again)), transport)
+    assert transport.requests[1].body["input"] == [user("I am Ada."), *as_input(first), user("Who am I?")]
+    again[0]()
+    stored = await store.get(second.id)
+    assert stored is not None and list(stored.input) == transport.requests[1].body["input"]
+
+
+async def test_stores_that_may_wait_or_are_shared_are_written_before_the_reply(tmp_path: Path) -> None:
+    for store in (FlakyStore(), SQLiteStore(tmp_path / "state.db")):  # put overridden; another process's
+        later: list[Any] = []
+        body = CreateResponseBody(model="m", input="x")
+        request = Request(body=body, context=CallContext(after_reply=later))
+        reply = await Stateful(store)(request, ScriptedTransport([text("Stored now.")]))
+        assert later == []
+        assert await store.get(reply.id) is not None
+        await store.aclose()
+
+
+async def test_streams_and_unstored_replies_hand_nothing_over() -> None:
+    later: list[Any] = []
+    transport = ScriptedTransport([text("Streamed."), text("Not kept."), failed("boom")])
+    store = MemoryStore()
+    stream_body = CreateResponseBody(model="m", input="x", stream=True)
+    request = Request(body=stream_body, stream=True, context=CallContext(after_reply=later))
+    reply = await Stateful(store)(request, transport)
+    events = [event async for event in reply]
+    assert events[-1].type == "response.completed" and len(store) == 1  # before the terminal, as always
+    body = CreateResponseBody(model="m", input="x", store=False)
+    await Stateful(store)(Request(body=body, context=CallContext(after_reply=later)), transport)
+    request = Request(body=CreateResponseBody(model="m", input="x"), context=CallContext(after_reply=later))
+    reply = await Stateful(store)(request, transport)
+    assert isinstance(reply, Response) and reply.status == "failed"
+    assert later == [] and len(store) == 1
+
+
+async def test_a_deferred_write_that_fails_logs_like_any_write(caplog: pytest.LogCaptureFixture) -> None:
+    class Full(MemoryStore):
+        def put_nowait(self, record: StoredResponse) -> StoredResponse:
+            raise MemoryError("no room")
+
+    observer = Observer()
+    later: list[Any] = []
+    body = CreateResponseBody(model="m", input="x")
+    request = Request(body=body, context=CallContext(observers=[observer], after_reply=later))
+    reply = await Stateful(Full())(request, ScriptedTransport([text("Answered.")]))
+    with caplog.at_level(logging.WARNING, logger="openresponses"):
+        later[0]()  # never raises: the reply went out already
+    assert any(
+        "could not store response" in r.getMessage() and reply.id in r.getMessage() for r in caplog.records
+    )
+    assert ("state.store_failed", {"error.type": "MemoryError"}) in observer.records
+
+
 # -- failures of the store -------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import hmac
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -22,11 +23,14 @@ from starlette.types import Receive, Scope, Send
 from .._streaming import EventStream
 from ._errors import ErrorReply, Redactor
 
+logger = logging.getLogger("openresponses.proxy")
+
 __all__ = [
     "BadBody",
     "ClientDisconnect",
     "ClientGone",
     "EventStreamResponse",
+    "ReplyThen",
     "authorized",
     "error_response",
     "header_map",
@@ -371,3 +375,28 @@ class EventStreamResponse(StreamingResponse):
             with anyio.CancelScope(shield=True):
                 await self._chunks.aclose()  # type: ignore[attr-defined]
                 await self._stream.aclose()
+
+
+class ReplyThen(Response):
+    """A whole reply that runs ``after`` (plain callables, in order) once it has been sent, or
+    failed to be: the served side of ``CallContext.after_reply``.
+
+    Why not Starlette's ``background``: it runs only when sending succeeded, and a plain
+    function goes to a worker thread; these must run in this task, before it yields to the loop,
+    so that no other request is read before they are done.
+    """
+
+    def __init__(self, content: bytes, after: list[Callable[[], None]], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.after = after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            work, self.after[:] = list(self.after), ()  # cleared: the work refers to the call
+            for one in work:
+                try:
+                    one()
+                except Exception:  # each one reports its own failures: this is the last resort
+                    logger.exception("work after the reply failed")

@@ -42,6 +42,7 @@ from ._http import (
     ClientDisconnect,
     ClientGone,
     EventStreamResponse,
+    ReplyThen,
     authorized,
     error_response,
     header_map,
@@ -120,6 +121,8 @@ class _Proxy:
             )
             if low is not None and isinstance(call.body, CreateResponseBody):
                 call = call.replace(body=call.body.model_copy(update={"max_output_tokens": low}))
+            if not call.stream:
+                call.context.after_reply = []  # the store's write, once the reply is out (ReplyThen)
         except BadBody as exc:
             return error_response(exc.reply, self.redactor)
         except RequestValidationError as exc:
@@ -185,8 +188,11 @@ class _Proxy:
             chunks = relay(reply, redactor=self.redactor, body=body, on_error=self._log_stream_failure)
             return cache.mark(EventStreamResponse(reply, chunks))
         if isinstance(reply, ResponseModel | CompactResponse):
-            content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
-            return cache.mark(Response(self.redactor.bytes(content), media_type="application/json"))
+            content = self.redactor.bytes(reply.model_dump_json(by_alias=True, exclude_unset=True).encode())
+            after = call.context.after_reply
+            if after:
+                return cache.mark(ReplyThen(content, after, media_type="application/json"))
+            return cache.mark(Response(content, media_type="application/json"))
         return self._failure(TypeError(f"unexpected reply {type(reply).__name__}"))
 
     # -- helpers --------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ class MemoryStore:
 
     async def put(self, record: StoredResponse) -> StoredResponse:
         """Store ``record``, stamped with this store's TTL; evicts the least recently used."""
+        return self.put_nowait(record)
+
+    def put_nowait(self, record: StoredResponse) -> StoredResponse:
+        """:meth:`put`, as a plain call: it never waits (``Stateful`` uses it to store after the
+        served proxy's reply is written, see ``CallContext.after_reply``)."""
         now = self._clock()
         record = record.with_expiry(self.ttl, now)
         with self._lock:
