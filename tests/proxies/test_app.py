@@ -139,8 +139,11 @@ async def test_non_json_bodies_are_400(
     [
         b'\xef\xbb\xbf{"model": "m", "input": "caf\xc3\xa9"}',  # UTF-8 with a BOM
         '{"model": "m", "input": "café"}'.encode("utf-16"),  # json.loads detects UTF-16 and -32
+        '{"model": "m", "input": "café"}'.encode("utf-16-le"),  # without a BOM too
+        '{"model": "m", "input": "café"}'.encode("utf-16-be"),
+        '{"model": "m", "input": "café"}'.encode("utf-32-le"),
     ],
-    ids=["utf-8-bom", "utf-16"],
+    ids=["utf-8-bom", "utf-16", "utf-16-le", "utf-16-be", "utf-32-le"],
 )
 async def test_json_in_other_unicode_encodings_is_read(
     scripted_server: ScriptedServer, make_app: MakeApp, content: bytes

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .._json_bytes import loads as loads_json
 from .._streaming import EventStream
 from ._errors import ErrorReply, Redactor
 
@@ -104,7 +105,7 @@ async def read_json(request: Request, limit: int, headers: Mapping[str, str] | N
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        data = _parse(raw)
+        data = loads_json(raw)
     except RecursionError:  # json's own guard: without this, a 500
         message = "The request body nests too deeply to be read."
         raise BadBody(ErrorReply(400, "invalid_request_error", message, "invalid_json")) from None
@@ -126,23 +127,6 @@ async def read_json(request: Request, limit: int, headers: Mapping[str, str] | N
             )
         )
     return data
-
-
-_DECODER = json.JSONDecoder()
-_BOM = b"\xef\xbb\xbf"
-
-
-def _parse(raw: bytes) -> Any:
-    """``raw`` parsed as JSON. UTF-8 (what clients send) is decoded first, so ``json`` skips
-    sniffing the encoding; a BOM or other bytes get ``json.loads``' own detection."""
-    if raw[:3] != _BOM:
-        try:
-            text = raw.decode()
-        except UnicodeDecodeError:
-            pass
-        else:
-            return _DECODER.decode(text)
-    return json.loads(raw)
 
 
 def _too_large(limit: int) -> ErrorReply:

@@ -16,6 +16,7 @@ from typing import Any
 from .._built import message_response
 from .._emit_state import full_usage, new_id, response_skeleton
 from .._errors import ProtocolError
+from .._json_bytes import loads as loads_json
 from .._sse import SSEDecoder
 from ..types import CreateResponseBody, Response, StreamEvent
 from ._chat_chunks import STOP_FINISHES, ChatChunkTranslator, ChatStreamOptions, ReasoningField
@@ -124,7 +125,7 @@ def chat_completion_to_response(
 def completion_json(raw: bytes) -> Any:
     """A whole body's JSON (any value); ``ProtocolError`` (with the bytes) if it is not JSON."""
     try:
-        return json.loads(raw.strip() or b"null")
+        return loads_json(raw.strip() or b"null")
     except ValueError as exc:
         raise ProtocolError(f"Invalid chat completion body: {exc}", data=raw) from None
 
@@ -199,7 +200,7 @@ def plain_completion(
     """
     if isinstance(data, bytes | bytearray):
         try:
-            parsed = json.loads(data)
+            parsed = loads_json(data)
         except ValueError:
             return None  # the machine names the problem
     else:
