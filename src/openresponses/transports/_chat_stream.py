@@ -8,7 +8,6 @@ machine, so both paths agree by construction.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from .._built import message_response
 from .._emit_state import full_usage, new_id, response_skeleton
 from .._errors import ProtocolError
 from .._json_bytes import loads as loads_json
+from .._json_bytes import loads_utf8
 from .._sse import SSEDecoder
 from ..types import CreateResponseBody, Response, StreamEvent
 from ._chat_chunks import STOP_FINISHES, ChatChunkTranslator, ChatStreamOptions, ReasoningField
@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-_BOM = b"\xef\xbb\xbf"
 
 
 class ChatStreamDecoder:
@@ -75,8 +74,7 @@ class ChatStreamDecoder:
 
     def _parse(self, data: bytes) -> Mapping[str, Any]:
         try:
-            # As json.loads(bytes) decodes UTF-8 (SSE is UTF-8), minus its encoding sniffing.
-            parsed = json.loads(data if data[:3] == _BOM else data.decode("utf-8", "surrogatepass"))
+            parsed = loads_utf8(data)  # SSE is UTF-8: json.loads(bytes) minus its encoding sniffing
         except ValueError as exc:
             raise ProtocolError(
                 f"Invalid JSON in a chat completion chunk: {exc}", data=data, response=self._chunks.snapshot()
