@@ -36,8 +36,6 @@ __all__ = [
 ]
 
 
-
-
 class ChatStreamDecoder:
     """The chat dialect's ``StreamDecoder``: SSE bytes -> chunks -> Open Responses events.
 
