@@ -83,19 +83,9 @@ def call_envelope(extra_content: dict[str, Any]) -> str:
 
 
 def _envelope(encrypted_content: str | None) -> dict[str, Any] | None:
-    if not encrypted_content or not encrypted_content.startswith("{"):
-        return None
-    try:
-        data = json.loads(encrypted_content)
-    except ValueError:
-        return None
-    if (
-        isinstance(data, dict)
-        and data.get("type") == REASONING_ENVELOPE
-        and isinstance(data.get("text"), str)
-    ):
-        return data
-    return None
+    """Our reasoning envelope's JSON object (it must hold the text), or ``None``."""
+    data = open_envelope(encrypted_content, REASONING_ENVELOPE)
+    return data if data is not None and isinstance(data.get("text"), str) else None
 
 
 def reasoning_from_envelope(encrypted_content: str | None) -> str | None:
