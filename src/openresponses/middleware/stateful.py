@@ -145,9 +145,9 @@ class Stateful:
                 if later is not None and self._writes_now():
                     later.append(_Later(self, reply, chain, body, request))
                 else:
-                    await self._save(reply, _as_items(body.input) if chain is None else chain, request)
+                    await self._save(reply, _history(body, chain), request)
             return reply
-        history = _as_items(body.input) if chain is None else chain
+        history = _history(body, chain)
         if isinstance(reply, EventStream):
             if patch.updates and not reply.patchable:
                 # Taps below see the upstream's events, or it is too late to patch in place:
@@ -210,6 +210,11 @@ class Stateful:
             await inner.aclose()
 
 
+def _history(body: CreateResponseBody, chain: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """What produced the response: the expanded ``chain``, or without one the request's input."""
+    return _as_items(body.input) if chain is None else chain
+
+
 def _store_failed(response: Response, request: Request, exc: Exception) -> None:
     logger.warning(
         "openresponses.Stateful: could not store response %s (%s: %s); a continuation from "
@@ -245,7 +250,7 @@ class _Later:
 
     def __call__(self) -> None:
         try:
-            history = _as_items(self.body.input) if self.history is None else self.history
+            history = _history(self.body, self.history)
             store = self.layer.store
             assert isinstance(store, MemoryStore)
             store.put_nowait(StoredResponse.from_response(self.response, history))
