@@ -1,4 +1,5 @@
-"""``_built.message_response`` builds exactly the ``Response`` that validation builds, or declines.
+"""``_built.message_response`` builds exactly the ``Response`` that validation builds, or declines;
+``_built.message_json`` writes exactly the JSON its ``model_dump_json`` writes, or declines.
 
 Over generated request bodies (every echoed setting, of its own type or not, plus the settings
 that need validating: tools, a text format, a tool choice, reasoning) and usage shapes: when it
@@ -9,6 +10,8 @@ serializes and prints the same; it declines whenever a value is not of its exact
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import pytest
@@ -16,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from openresponses._built import message_response
+from openresponses._built import message_json, message_response
 from openresponses._emit_state import response_skeleton
-from openresponses.types import CreateResponseBody, Response
+from openresponses.types import CreateResponseBody, Message, Response, Usage
 
 _short = st.text(min_size=1, max_size=8)
 
@@ -180,3 +183,202 @@ def test_a_value_not_of_its_exact_type_is_declined(field: str, value: Any) -> No
 )
 def test_usage_not_in_the_plain_shape_is_declined(usage: dict[str, Any]) -> None:
     assert build(None, usage) is None
+
+
+# -- message_json ------------------------------------------------------------------------------
+
+
+def dumped(response: Response) -> bytes:
+    """What the served proxy wrote before ``message_json``: the model's own serializer."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an altered value of another type: pydantic warns, then writes it
+        return response.model_dump_json(by_alias=True, exclude_unset=True).encode()
+
+
+def text_of(text: str, body: CreateResponseBody | None, usage: Any) -> Response | None:
+    return message_response(
+        body,
+        response_id="resp_1",
+        message_id="msg_1",
+        text=text,
+        model="upstream-model",
+        created_at=10,
+        completed_at=20,
+        usage=usage,
+    )
+
+
+# Any text, escapes and non-ASCII included (lone surrogates: see the test below).
+TEXTS = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BODIES, USAGE, TEXTS)
+def test_message_json_writes_what_the_model_writes(data: dict[str, Any], usage: Any, text: str) -> None:
+    built = text_of(text, CreateResponseBody.model_validate(data), usage)
+    if built is None:
+        return
+    assert message_json(built) == dumped(built)
+
+
+SCALAR_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+)
+ODD_VALUES = st.one_of(
+    SCALAR_VALUES,
+    st.lists(SCALAR_VALUES, max_size=2),
+    st.dictionaries(st.text(max_size=3), SCALAR_VALUES, max_size=2),
+    st.just(
+        Usage.model_validate(
+            {
+                "input_tokens": 1,
+                "output_tokens": 2,
+                "total_tokens": 3,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            }
+        )
+    ),
+    st.just(b"bytes"),
+    st.just(("a", "tuple")),
+)
+PLACES = st.sampled_from(
+    [
+        *((response_field,) for response_field in Response.model_fields),
+        ("output", 0, "id"),
+        ("output", 0, "status"),
+        ("output", 0, "content"),
+        ("output", 0, "phase"),
+        ("output", 0, "content", 0, "text"),
+        ("output", 0, "content", 0, "annotations"),
+        ("output", 0, "content", 0, "logprobs"),
+        ("text", "format"),
+        ("text", "verbosity"),
+        ("text", "format", "type"),
+        ("usage", "input_tokens"),
+        ("usage", "input_tokens_details"),
+        ("usage", "output_tokens_details", "reasoning_tokens"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(USAGE, st.lists(st.tuples(PLACES, ODD_VALUES), min_size=1, max_size=3))
+def test_an_altered_response_is_written_as_the_model_writes_it_or_declined(
+    usage: Any, changes: list[tuple[tuple[Any, ...], Any]]
+) -> None:
+    """A layer may change the response after it was built (assignment, as pydantic allows
+    without validation): what ``message_json`` writes is still the model's JSON, or nothing."""
+    built = text_of("Hello.", None, usage)
+    assert built is not None
+    for place, value in changes:
+        owner: Any = built
+        for step in place[:-1]:  # down to the model holding the field (a list: by index)
+            owner = owner[step] if isinstance(step, int) else getattr(owner, step)
+            if not isinstance(owner, BaseModel | list) or (isinstance(owner, list) and not owner):
+                break  # an earlier change put something else on the way
+        else:
+            if isinstance(owner, BaseModel):
+                setattr(owner, place[-1], value)
+    ours, theirs = outcome(lambda: message_json(built)), outcome(lambda: dumped(built))
+    if ours is not None:
+        assert ours == theirs
+
+
+def outcome(write: Any) -> Any:
+    """What a writer gives: its bytes, or the type of what it raised."""
+    try:
+        return write()
+    except Exception as exc:  # a lone surrogate, ...: each writer must fail the same way
+        return type(exc)
+
+
+def test_other_shapes_are_declined() -> None:
+    plain = text_of("Hello.", None, None)
+    assert plain is not None and message_json(plain) == dumped(plain)
+    validated_tools = Response.model_validate(
+        {
+            **plain.model_dump(),
+            "tools": [
+                {"type": "function", "name": "f", "parameters": {}, "description": None, "strict": None}
+            ],
+        }
+    )
+    assert message_json(validated_tools) is None
+    two = plain.model_copy(update={"output": [*plain.output, *plain.output]})
+    assert message_json(two) is None
+    extra = Response.model_validate({**plain.model_dump(), "vendor_field": 1})
+    assert message_json(extra) is None
+
+    class Mine(Response):
+        pass
+
+    assert message_json(Mine.model_validate(plain.model_dump())) is None
+    not_a_message = plain.model_copy(deep=True)
+    not_a_message.output[0] = Message.model_validate(
+        {
+            "type": "message",
+            "id": "m",
+            "status": "completed",
+            "role": "assistant",
+            "content": [],
+            "phase": None,
+        }
+    )
+    assert message_json(not_a_message) is None  # other fields set (phase), no content
+
+
+def test_inf_and_nan_are_written_as_the_model_writes_them() -> None:
+    built = text_of("Hello.", None, None)
+    assert built is not None
+    built.temperature, built.top_p = math.inf, math.nan
+    written = message_json(built)
+    assert written is not None and written == dumped(built)
+    assert b'"temperature":null' in written
+
+
+def test_a_lone_surrogate_fails_as_the_model_fails() -> None:
+    """Text with a lone surrogate (a ``\\ud800`` escape an upstream sent): both writers refuse it."""
+    built = text_of("bad \ud800 text", None, None)
+    assert built is not None
+    with pytest.raises(Exception) as ours:
+        message_json(built)
+    with pytest.raises(Exception) as theirs:
+        dumped(built)
+    assert type(ours.value) is type(theirs.value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS, st.lists(st.tuples(PLACES, ODD_VALUES), max_size=2))
+def test_message_dict_is_the_items_to_dict_or_declines(
+    text: str, changes: list[tuple[tuple[Any, ...], Any]]
+) -> None:
+    """The store's record of an output item (``StoredResponse.from_response``): the plain
+    message's dict is what ``to_dict`` gives, altered or not; anything else declines."""
+    from openresponses._built import message_dict
+    from openresponses.store import StoredResponse
+
+    built = text_of(text, None, None)
+    assert built is not None
+    for place, value in changes:
+        if place[0] == "output" and len(place) > 3 and isinstance(built.output[0].content, list):
+            owner = built.output[0].content[0] if built.output[0].content else None
+            if isinstance(owner, BaseModel):
+                setattr(owner, place[-1], value)
+        elif place[0] == "output" and len(place) == 3:
+            setattr(built.output[0], place[-1], value)
+    item = built.output[0]
+    plain = message_dict(item)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = item.to_dict()
+        record = StoredResponse.from_response(built, []).output
+    if plain is not None:
+        assert plain == expected and list(plain) == list(expected)
+    assert record == (expected,)
+    if not changes:
+        assert plain is not None  # the shape message_response builds is always taken

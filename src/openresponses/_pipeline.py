@@ -210,8 +210,17 @@ class Request:
     within_failover: bool = False
 
     def replace(self, **changes: Any) -> Request:
-        """A copy with some fields changed (``dataclasses.replace``)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (as ``dataclasses.replace``)."""
+        if type(self) is not Request:
+            return dataclasses.replace(self, **changes)
+        # Why not dataclasses.replace: it was 2 µs of every call, which passes here two or three
+        # times; this is the same copy (no field has a default to recompute, no __post_init__).
+        new = _new_request(Request)
+        for name in _REQUEST_FIELDS:
+            _set_field(new, name, changes.pop(name) if name in changes else getattr(self, name))
+        if changes:
+            raise TypeError(f"Request.replace() got an unexpected keyword argument {next(iter(changes))!r}")
+        return new
 
     @property
     def model(self) -> str | None:
@@ -235,6 +244,11 @@ class Request:
             f"Request(operation={self.operation!r}, model={self.model!r}, stream={self.stream}, "
             f"target={self.target!r}, headers={sorted(self.headers)!r})"
         )
+
+
+_new_request = object.__new__
+_set_field = object.__setattr__
+_REQUEST_FIELDS = tuple(field.name for field in dataclasses.fields(Request))
 
 
 @runtime_checkable

@@ -172,7 +172,7 @@ class _StreamSource:
             return await self._source.__anext__()
         loop = asyncio.get_running_loop()
         expiry = loop.time() + (when - now)
-        task = asyncio.current_task()
+        task = asyncio.current_task(loop)  # given the loop: one getpid() system call, not two
         assert task is not None
         watch = self._watch
         if watch is None or self._watch_at > expiry:

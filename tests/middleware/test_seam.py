@@ -147,3 +147,39 @@ async def test_committed_closes_a_stream_whose_priming_fails() -> None:
         await committed(stream)
     assert stream.ended and closed == [True]
     assert await committed("not a stream") == "not a stream"
+
+
+def test_request_replace_is_dataclasses_replace() -> None:
+    """``Request.replace`` copies by hand (it runs two or three times per call): the same copy
+    as ``dataclasses.replace``, for every field, and the same refusal of an unknown one."""
+    import dataclasses
+
+    from openresponses._pipeline import CallOptions, Target
+    from openresponses.types import CreateResponseBody
+
+    base = Request(body=CreateResponseBody(model="m"), stream=True, headers={"x-a": "1"})
+    changes: dict[str, Any] = {
+        "body": CreateResponseBody(model="n"),
+        "operation": "compact",
+        "stream": False,
+        "headers": {"x-b": "2"},
+        "options": CallOptions(timeout=3.0),
+        "context": CallContext(),
+        "target": Target(provider="p"),
+        "within_failover": True,
+    }
+    assert set(changes) == {field.name for field in dataclasses.fields(Request)}
+    for name, value in changes.items():
+        ours, theirs = base.replace(**{name: value}), dataclasses.replace(base, **{name: value})
+        assert ours == theirs and type(ours) is Request
+        assert all(getattr(ours, f) is getattr(theirs, f) for f in changes)  # no copies made
+    assert base.replace(**changes) == dataclasses.replace(base, **changes)
+    with pytest.raises(TypeError, match="nope"):
+        base.replace(nope=1)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Mine(Request):
+        extra: int = 0
+
+    mine = Mine(body=base.body, extra=5).replace(stream=True)
+    assert type(mine) is Mine and mine.extra == 5 and mine.stream

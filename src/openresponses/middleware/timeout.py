@@ -139,13 +139,13 @@ class _Bound:
     __slots__ = ("_cancelling", "_handle", "_task", "expired")
 
     def __init__(self, limit: float) -> None:
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)  # given the loop: one getpid() system call, not two
         if task is None:
             raise RuntimeError("Timeout should be used inside a task")
         self._task = task
         self._cancelling = task.cancelling()
         self.expired = False
-        loop = asyncio.get_running_loop()
         self._handle: asyncio.TimerHandle | None = loop.call_at(loop.time() + limit, self._fire)
 
     def _fire(self) -> None:

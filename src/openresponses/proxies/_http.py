@@ -148,14 +148,20 @@ def _otel() -> Any:
     return context, propagate
 
 
-@contextlib.contextmanager
-def trace_context(headers: Mapping[str, str]) -> Iterator[None]:
+def trace_context(headers: Mapping[str, str]) -> contextlib.AbstractContextManager[None]:
     """Continue the caller's W3C trace (``traceparent``) while the block runs, if otel is installed."""
     otel = _otel() if "traceparent" in headers else None
     if otel is None:
-        yield
-        return
+        return _NO_TRACE  # one shared object: no generator-based context manager per request
     context, propagate = otel
+    return _attached(context, propagate, headers)
+
+
+_NO_TRACE = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _attached(context: Any, propagate: Any, headers: Mapping[str, str]) -> Iterator[None]:
     token = context.attach(propagate.extract(dict(headers)))
     try:
         yield
@@ -203,9 +209,9 @@ async def unless_disconnected(receive: Receive, call: Callable[[], Awaitable[T]]
     group with two tasks, started for every request, was about a tenth of a non-streamed
     request's CPU in the proxy).
     """
-    task = asyncio.current_task()
-    assert task is not None
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)  # given the loop: one getpid() system call, not two
+    assert task is not None
     gone = False
     watcher: asyncio.Task[None] | None = None
 

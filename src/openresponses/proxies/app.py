@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 
+from .._built import message_json
 from .._errors import RequestValidationError
 from .._pipeline import CallContext, Request
 from .._streaming import EventStream
@@ -188,7 +189,10 @@ class _Proxy:
             chunks = relay(reply, redactor=self.redactor, body=body, on_error=self._log_stream_failure)
             return cache.mark(EventStreamResponse(reply, chunks))
         if isinstance(reply, ResponseModel | CompactResponse):
-            content = self.redactor.bytes(reply.model_dump_json(by_alias=True, exclude_unset=True).encode())
+            plain = message_json(reply) if type(reply) is ResponseModel else None
+            if plain is None:
+                plain = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+            content = self.redactor.bytes(plain)
             after = call.context.after_reply
             if after:
                 return cache.mark(ReplyThen(content, after, media_type="application/json"))

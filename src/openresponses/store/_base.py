@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .._built import message_dict
 from .._errors import OpenResponsesError
 
 if TYPE_CHECKING:
@@ -59,6 +60,16 @@ class StoreError(OpenResponsesError):
         self.operation = operation
 
 
+def _item_dict(item: Any) -> dict[str, Any]:
+    """``item.to_dict()``; the plain text message (the commonest output) without pydantic's
+    serializer, which was a third of a store write (``_built.message_dict``)."""
+    plain = message_dict(item)
+    if plain is not None:
+        return plain
+    found: dict[str, Any] = item.to_dict()
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     """One stored response: what a later ``previous_response_id`` expands to.
@@ -87,7 +98,7 @@ class StoredResponse:
             created_at=response.created_at,
             status=response.status,
             input=tuple(dict(item) for item in input),
-            output=tuple(item.to_dict() for item in response.output),
+            output=tuple(_item_dict(item) for item in response.output),
             previous_response_id=response.previous_response_id,
         )
 

@@ -130,7 +130,10 @@ class Exchange:
 
     async def _wait(self) -> None:
         connection = self._connection
-        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        # The pool's loop is the running one (its connections live there); asking asyncio costs
+        # a getpid() system call on CPython 3.11.
+        loop = connection._pool.loop if connection is not None else asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
         if connection is not None:
             connection.reading(True)
         try:
