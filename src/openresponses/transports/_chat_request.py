@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from .._errors import RequestValidationError
 from ..types import CreateResponseBody
+from ..types.items import DeveloperMessageItemParam, SystemMessageItemParam, UserMessageItemParam
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_ids import mistral_call_ids
@@ -141,6 +142,71 @@ def chat_request_body(
     reject_nested_extras(body, present - drop, reject)
     if opts.call_ids == "mistral":
         mistral_call_ids(out["messages"])
+    return out
+
+
+#: What a plain body sets (:func:`plain_chat_request`), and each of its text messages.
+_PLAIN_FIELDS = frozenset({"model", "input", "instructions", "stream"})  # stream: the call says
+_PLAIN_ITEM_FIELDS = frozenset({"type", "role", "content"})
+_PLAIN_ROLES = {
+    UserMessageItemParam: "user",
+    SystemMessageItemParam: "system",
+    DeveloperMessageItemParam: "system",
+}
+
+
+def plain_chat_request(
+    body: CreateResponseBody, *, stream: bool, options: ChatRequestOptions | None = None
+) -> dict[str, Any] | None:
+    """:func:`chat_request_body` for the commonest body, a model and instructions and text
+    messages (user, system, developer) and nothing else; ``None`` for any other body (or a
+    preset that drops one of those fields), which goes through :func:`chat_request_body`.
+
+    Why: on the proxy's non-streamed path the general translation (every field's rule, the
+    conversation machine, the nested-extra walk) was most of the request's encoding;
+    ``tests/transports/test_chat_plain_request.py`` checks, over generated bodies and every
+    preset's options, that this answers exactly as it or not at all.
+    """
+    opts = options if options is not None else ChatRequestOptions()
+    fields = body.__pydantic_fields_set__
+    if type(body) is not CreateResponseBody or body.__pydantic_extra__ or not fields <= _PLAIN_FIELDS:
+        return None
+    if opts.drop_unsupported & fields:
+        return None
+    out: dict[str, Any] = {}
+    if body.model is not None:
+        out["model"] = body.model
+    messages: list[dict[str, Any]] = []
+    instructions, items = body.instructions, body.input
+    if instructions:
+        if type(instructions) is not str:
+            return None
+        messages.append({"role": "system", "content": instructions})
+    if type(items) is str:
+        messages.append({"role": "user", "content": items})
+    elif items is not None:
+        if type(items) is not list:
+            return None
+        for entry in items:
+            item: Any = entry
+            role = _PLAIN_ROLES.get(type(item))
+            if (
+                role is None
+                or item.__pydantic_extra__
+                or not item.__pydantic_fields_set__ <= _PLAIN_ITEM_FIELDS
+                or type(item.content) is not str
+            ):
+                return None
+            messages.append({"role": role, "content": item.content})
+    if not any(message["role"] != "system" for message in messages):
+        messages.append({"role": "user", "content": ""})  # as chat_messages: a probe's user turn
+    out["messages"] = messages
+    if stream:
+        out["stream"] = True
+        if opts.stream_usage:
+            out["stream_options"] = {"include_usage": True}
+    for key, value in opts.extra_body.items():
+        out.setdefault(key, value)
     return out
 
 
