@@ -382,3 +382,91 @@ def test_message_dict_is_the_items_to_dict_or_declines(
     assert record == (expected,)
     if not changes:
         assert plain is not None  # the shape message_response builds is always taken
+
+
+# -- plain_body ---------------------------------------------------------------------------------
+
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(), _short, st.just(["x"]))
+_ROLE = st.one_of(st.sampled_from(["user", "system", "developer", "assistant", "tool", "User"]), _ANY)
+_ITEM = st.dictionaries(
+    st.sampled_from(["type", "role", "content", "id", "status"]),
+    st.one_of(_ANY, st.just("message"), _ROLE, st.text(max_size=6)),
+    max_size=5,
+)
+_PLAIN_ITEM = st.builds(
+    lambda role, content, typed: (
+        {"type": "message", "role": role, "content": content} if typed else {"role": role, "content": content}
+    ),
+    st.sampled_from(["user", "system", "developer"]),
+    st.text(max_size=6),
+    st.booleans(),
+)
+_BODY_VALUES = {
+    "model": st.one_of(_short, _ANY),
+    "instructions": st.one_of(_short, _ANY),
+    "input": st.one_of(st.text(max_size=6), _ANY, st.lists(st.one_of(_PLAIN_ITEM, _ITEM), max_size=3)),
+    "stream": st.one_of(st.just(True), _ANY),
+    "temperature": st.floats(0, 2),
+    "vendor": _ANY,
+}
+ANY_BODIES = st.fixed_dictionaries({}, optional=_BODY_VALUES)
+PLAIN_BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": _short,
+        "instructions": _short,
+        "input": st.one_of(st.text(max_size=6), st.lists(_PLAIN_ITEM, max_size=3)),
+        "stream": st.just(True),
+    },
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(ANY_BODIES, PLAIN_BODIES))
+def test_plain_body_builds_what_validation_builds_or_declines(data: dict[str, Any]) -> None:
+    from openresponses._built_body import plain_body
+    from openresponses._client import _check_json
+
+    built = plain_body(data)
+    if built is None:
+        return
+    expected = CreateResponseBody.model_validate(data)  # validation accepts whatever it takes
+    _check_json(data)
+    same(built, expected, "body")
+    assert built == expected and repr(built) == repr(expected)
+    assert built.model_dump_json(exclude_unset=True) == expected.model_dump_json(exclude_unset=True)
+    if isinstance(data.get("input"), list):
+        assert built.input is not data["input"]  # its own list, as validation makes
+
+
+@settings(max_examples=100, deadline=None)
+@given(PLAIN_BODIES)
+def test_a_plain_body_always_takes_the_short_way(data: dict[str, Any]) -> None:
+    from openresponses._built_body import plain_body
+
+    assert plain_body(data) is not None
+
+
+def test_plain_body_keeps_validations_limits() -> None:
+    from openresponses._built_body import plain_body
+
+    too_long = {"model": "m", "input": "x" * 10_485_761}  # the spec's maxLength, plus one
+    assert plain_body(too_long) is None
+    with pytest.raises(Exception, match="at most 10485760"):
+        CreateResponseBody.model_validate(too_long)
+    assert plain_body({"model": "m", "input": "x" * 10_485_760}) is not None
+
+    class Text(str):
+        pass
+
+    assert plain_body({"model": Text("m")}) is None  # a str subclass: validation decides
+    assert plain_body({"model": "m", "input": [{"role": "assistant", "content": "x"}]}) is None
+    assert plain_body({"model": "m", "stream": False}) is None
+    for item in (
+        {"type": "reasoning", "role": "user", "content": "x"},  # another item type's tag
+        {"type": 1, "role": "user", "content": "x"},
+        {"role": "User", "content": "x"},
+        {"role": "user", "content": "x", "id": "msg_1"},
+        {"role": "user", "content": [{"type": "input_text", "text": "x"}]},
+    ):
+        assert plain_body({"model": "m", "input": [item]}) is None, item

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._built_body import plain_body
 from ._default_middleware import _DEFAULT_MIDDLEWARE as _DEFAULT_MIDDLEWARE
 from ._default_middleware import _default_generation as _default_generation
 from ._default_middleware import register_default_middleware as register_default_middleware
@@ -231,8 +232,10 @@ class AsyncClient:
         data.pop("stream", None)
         if streaming:
             data["stream"] = True
-        _check_json(data)
-        body = _validate(CreateResponseBody, data)
+        body = plain_body(data)  # the commonest body, built as validation builds it
+        if body is None:
+            _check_json(data)
+            body = _validate(CreateResponseBody, data)
         return Request(
             body=body,
             operation="create",
