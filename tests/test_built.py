@@ -402,8 +402,8 @@ _PLAIN_ITEM = st.builds(
     st.booleans(),
 )
 _BODY_VALUES = {
-    "model": st.one_of(_short, _ANY),
-    "instructions": st.one_of(_short, _ANY),
+    "model": st.one_of(_short, st.just(""), _ANY),
+    "instructions": st.one_of(_short, st.just(""), _ANY),
     "input": st.one_of(st.text(max_size=6), _ANY, st.lists(st.one_of(_PLAIN_ITEM, _ITEM), max_size=3)),
     "stream": st.one_of(st.just(True), _ANY),
     "temperature": st.floats(0, 2),
