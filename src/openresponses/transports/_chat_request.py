@@ -133,12 +133,7 @@ def chat_request_body(
     if wanted("reasoning"):
         _reasoning(body, opts, out)
     _extensions(extras, drop, out)
-    if stream:
-        out["stream"] = True
-        if opts.stream_usage:
-            out["stream_options"] = {"include_usage": True}
-    for key, value in opts.extra_body.items():
-        out.setdefault(key, value)
+    _stream_and_extra_body(stream, opts, out)
     reject_nested_extras(body, present - drop, reject)
     if opts.call_ids == "mistral":
         mistral_call_ids(out["messages"])
@@ -201,13 +196,19 @@ def plain_chat_request(
     if not any(message["role"] != "system" for message in messages):
         messages.append({"role": "user", "content": ""})  # as chat_messages: a probe's user turn
     out["messages"] = messages
+    _stream_and_extra_body(stream, opts, out)
+    return out
+
+
+def _stream_and_extra_body(stream: bool, opts: ChatRequestOptions, out: dict[str, Any]) -> None:
+    """The call's streaming flag (``stream_options.include_usage`` only with ``stream: true``:
+    OpenAI rejects it otherwise), then the preset's fixed fields, where the body set none."""
     if stream:
         out["stream"] = True
         if opts.stream_usage:
             out["stream_options"] = {"include_usage": True}
     for key, value in opts.extra_body.items():
         out.setdefault(key, value)
-    return out
 
 
 # --------------------------------------------------------------------------- tools
