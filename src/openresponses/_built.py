@@ -77,8 +77,8 @@ def _usage(usage: dict[str, Any] | None) -> Any:
         "input_tokens": counts[0],
         "output_tokens": counts[1],
         "total_tokens": counts[2],
-        "input_tokens_details": _model(InputTokensDetails, dict(inputs), frozenset({"cached_tokens"})),
-        "output_tokens_details": _model(OutputTokensDetails, dict(outputs), frozenset({"reasoning_tokens"})),
+        "input_tokens_details": _model(InputTokensDetails, dict(inputs), _CACHED_SET),
+        "output_tokens_details": _model(OutputTokensDetails, dict(outputs), _REASONING_SET),
     }
     return _model(Usage, values, _USAGE_SET)
 
@@ -152,7 +152,7 @@ def message_response(
         },
         _MESSAGE_SET,
     )
-    text_format = _model(TextResponseFormat, {"type": "text"}, frozenset({"type"}))
+    text_format = _model(TextResponseFormat, {"type": "text"}, _TYPE_SET)
     values = {
         "id": response_id,
         "object": "response",
@@ -169,7 +169,7 @@ def message_response(
         "tool_choice": "auto",
         "truncation": truncation,
         "parallel_tool_calls": parallel,
-        "text": _model(TextField, {"format": text_format, "verbosity": None}, frozenset({"format"})),
+        "text": _model(TextField, {"format": text_format, "verbosity": None}, _FORMAT_SET),
         "top_p": top_p,
         "presence_penalty": presence,
         "frequency_penalty": frequency,

@@ -20,11 +20,10 @@ from typing import Any
 from ._built import _model
 from .types import CreateResponseBody
 from .types.items import DeveloperMessageItemParam, SystemMessageItemParam, UserMessageItemParam
+from .types.request import _MAX_INPUT_CHARS  # the spec's maxLength of a string input
 
 __all__ = ["plain_body"]
 
-#: The spec's maxLength of a string ``input`` (``types.request``), which validation enforces.
-_MAX_INPUT_CHARS = 10_485_760
 _BODY_KEYS = frozenset({"model", "input", "instructions", "stream"})
 _ITEM_KEYS = frozenset({"type", "role", "content"})
 _ITEM_CLASSES: dict[Any, type[Any]] = {

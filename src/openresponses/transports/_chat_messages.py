@@ -107,6 +107,14 @@ def details_from_envelope(encrypted_content: str | None) -> list[dict[str, Any]]
 reject = Rejecter(PREFIX)
 
 
+def with_user_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages``, with an empty user turn appended when there is none besides system ones:
+    a probe (empty input) still needs one, as most chat templates require it."""
+    if not any(message["role"] != "system" for message in messages):
+        messages.append({"role": "user", "content": ""})
+    return messages
+
+
 def chat_messages(
     instructions: str | None,
     items: str | Sequence[Any] | None,
@@ -162,10 +170,7 @@ class _Conversation:
                 loc=("input",),
             )
         self._flush()
-        if not any(message["role"] != "system" for message in self.messages):
-            # A probe (empty input) still needs a user turn: most chat templates require one.
-            self.messages.append({"role": "user", "content": ""})
-        return self.messages
+        return with_user_turn(self.messages)
 
     def _item(self, index: int, item: Any) -> None:
         loc = ("input", index)

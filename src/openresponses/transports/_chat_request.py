@@ -20,7 +20,7 @@ from ..types.items import DeveloperMessageItemParam, SystemMessageItemParam, Use
 from ..types.text import JsonObjectResponseFormat, JsonSchemaResponseFormat, TextResponseFormat
 from ..types.tools import AllowedToolsChoice, FunctionToolChoice, FunctionToolParam
 from ._chat_ids import mistral_call_ids
-from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject
+from ._chat_messages import PREFIX, SendReasoning, chat_messages, reject, with_user_turn
 from ._fields import CORE_FIELDS, SERVER_STATE_FIELDS, reject_nested_extras, reject_server_state, set_fields
 
 __all__ = [
@@ -193,9 +193,7 @@ def plain_chat_request(
             ):
                 return None
             messages.append({"role": role, "content": item.content})
-    if not any(message["role"] != "system" for message in messages):
-        messages.append({"role": "user", "content": ""})  # as chat_messages: a probe's user turn
-    out["messages"] = messages
+    out["messages"] = with_user_turn(messages)
     _stream_and_extra_body(stream, opts, out)
     return out
 
