@@ -104,12 +104,12 @@ def validated(body: CreateResponseBody | None, usage: dict[str, Any] | None) -> 
     return Response.model_validate(data)
 
 
-def build(body: CreateResponseBody | None, usage: dict[str, Any] | None) -> Response | None:
+def build(body: CreateResponseBody | None, usage: Any, text: str = "Hello.") -> Response | None:
     return message_response(
         body,
         response_id="resp_1",
         message_id="msg_1",
-        text="Hello.",
+        text=text,
         model="upstream-model",
         created_at=10,
         completed_at=20,
@@ -195,19 +195,6 @@ def dumped(response: Response) -> bytes:
         return response.model_dump_json(by_alias=True, exclude_unset=True).encode()
 
 
-def text_of(text: str, body: CreateResponseBody | None, usage: Any) -> Response | None:
-    return message_response(
-        body,
-        response_id="resp_1",
-        message_id="msg_1",
-        text=text,
-        model="upstream-model",
-        created_at=10,
-        completed_at=20,
-        usage=usage,
-    )
-
-
 # Any text, escapes and non-ASCII included (lone surrogates: see the test below).
 TEXTS = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
 
@@ -215,7 +202,7 @@ TEXTS = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=4
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(BODIES, USAGE, TEXTS)
 def test_message_json_writes_what_the_model_writes(data: dict[str, Any], usage: Any, text: str) -> None:
-    built = text_of(text, CreateResponseBody.model_validate(data), usage)
+    built = build(CreateResponseBody.model_validate(data), usage, text)
     if built is None:
         return
     assert message_json(built) == dumped(built)
@@ -273,14 +260,17 @@ def test_an_altered_response_is_written_as_the_model_writes_it_or_declined(
 ) -> None:
     """A layer may change the response after it was built (assignment, as pydantic allows
     without validation): what ``message_json`` writes is still the model's JSON, or nothing."""
-    built = text_of("Hello.", None, usage)
+    built = build(None, usage)
     assert built is not None
     for place, value in changes:
         owner: Any = built
         for step in place[:-1]:  # down to the model holding the field (a list: by index)
-            owner = owner[step] if isinstance(step, int) else getattr(owner, step)
-            if not isinstance(owner, BaseModel | list) or (isinstance(owner, list) and not owner):
-                break  # an earlier change put something else on the way
+            # An earlier change may have put something else on the way: then this one is skipped.
+            if isinstance(step, int) and not (isinstance(owner, list) and len(owner) > step):
+                break
+            if isinstance(step, str) and not isinstance(owner, BaseModel):
+                break
+            owner = owner[step] if isinstance(step, int) else getattr(owner, step, None)
         else:
             if isinstance(owner, BaseModel):
                 setattr(owner, place[-1], value)
@@ -298,7 +288,7 @@ def outcome(write: Any) -> Any:
 
 
 def test_other_shapes_are_declined() -> None:
-    plain = text_of("Hello.", None, None)
+    plain = build(None, None)
     assert plain is not None and message_json(plain) == dumped(plain)
     validated_tools = Response.model_validate(
         {
@@ -333,7 +323,7 @@ def test_other_shapes_are_declined() -> None:
 
 
 def test_inf_and_nan_are_written_as_the_model_writes_them() -> None:
-    built = text_of("Hello.", None, None)
+    built = build(None, None)
     assert built is not None
     built.temperature, built.top_p = math.inf, math.nan
     written = message_json(built)
@@ -343,7 +333,7 @@ def test_inf_and_nan_are_written_as_the_model_writes_them() -> None:
 
 def test_a_lone_surrogate_fails_as_the_model_fails() -> None:
     """Text with a lone surrogate (a ``\\ud800`` escape an upstream sent): both writers refuse it."""
-    built = text_of("bad \ud800 text", None, None)
+    built = build(None, None, "bad \ud800 text")
     assert built is not None
     with pytest.raises(Exception) as ours:
         message_json(built)
@@ -362,7 +352,7 @@ def test_message_dict_is_the_items_to_dict_or_declines(
     from openresponses._built import message_dict
     from openresponses.store import StoredResponse
 
-    built = text_of(text, None, None)
+    built = build(None, None, text)
     assert built is not None
     for place, value in changes:
         if place[0] == "output" and len(place) > 3 and isinstance(built.output[0].content, list):
